@@ -1,0 +1,174 @@
+//! Token authentication as Waldur does it: `Authorization: Token <key>` (keyword in any case)
+//! or the `x-auth-token` query parameter. Tokens are looked up by their SHA-256 hash.
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::api::ApiState;
+use crate::api::error::ApiError;
+use crate::store::metadata::{Actor, CommandContext, Source};
+
+/// The authenticated user making a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub uuid: Uuid,
+    pub username: String,
+    pub is_staff: bool,
+    pub is_support: bool,
+    /// The token the request presented (shown back in `/api/users/me/`).
+    pub token: String,
+    pub request_id: String,
+}
+
+impl Caller {
+    /// Staff and global support read everything.
+    pub fn sees_all(&self) -> bool {
+        self.is_staff || self.is_support
+    }
+
+    /// The command context for changes this request makes.
+    pub fn ctx(&self) -> CommandContext {
+        CommandContext::new(
+            Actor::User {
+                uuid: self.uuid,
+                username: self.username.clone(),
+            },
+            Source::Api,
+            self.request_id.clone(),
+        )
+    }
+}
+
+/// The caller, if the request carries credentials (bad credentials are still a 401).
+pub struct MaybeCaller(pub Option<Caller>);
+
+/// SHA-256 of a token, hex encoded: the only form in which tokens are stored.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A new random API token: 40 lowercase hex characters, like Waldur's.
+pub fn new_token() -> String {
+    let mut token = Uuid::new_v4().simple().to_string();
+    token.push_str(&Uuid::new_v4().simple().to_string());
+    token.truncate(40);
+    token
+}
+
+fn presented_token(parts: &Parts) -> Result<Option<String>, ApiError> {
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        let text = value
+            .to_str()
+            .map_err(|_| ApiError::Unauthenticated("Invalid token header."))?;
+        let words: Vec<&str> = text.split_whitespace().collect();
+        if words
+            .first()
+            .is_some_and(|w| w.eq_ignore_ascii_case("token"))
+        {
+            return match words.len() {
+                1 => Err(ApiError::Unauthenticated(
+                    "Invalid token header. No credentials provided.",
+                )),
+                2 => Ok(Some(words[1].to_string())),
+                _ => Err(ApiError::Unauthenticated(
+                    "Invalid token header. Token string should not contain spaces.",
+                )),
+            };
+        }
+    }
+    let from_query = parts.uri.query().and_then(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "x-auth-token")
+            .map(|(_, v)| v.into_owned())
+    });
+    Ok(from_query.filter(|t| !t.is_empty()))
+}
+
+fn request_id(parts: &Parts) -> String {
+    parts
+        .headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .unwrap_or_else(|| Uuid::new_v4().simple().to_string())
+}
+
+async fn authenticate(parts: &Parts, state: &ApiState) -> Result<Option<Caller>, ApiError> {
+    let Some(token) = presented_token(parts)? else {
+        return Ok(None);
+    };
+    let row: Option<(Uuid, String, bool, bool, bool)> = sqlx::query_as(
+        "SELECT u.uuid, u.username, u.is_staff, u.is_support, u.is_active \
+         FROM projection.user_tokens t JOIN projection.users u ON u.uuid = t.user_uuid \
+         WHERE t.token_hash = $1",
+    )
+    .bind(token_hash(&token))
+    .fetch_optional(&state.ledger.pool)
+    .await?;
+    let Some((uuid, username, is_staff, is_support, is_active)) = row else {
+        return Err(ApiError::Unauthenticated("Invalid token."));
+    };
+    if !is_active {
+        return Err(ApiError::Unauthenticated("User inactive or deleted."));
+    }
+    Ok(Some(Caller {
+        uuid,
+        username,
+        is_staff,
+        is_support,
+        token,
+        request_id: request_id(parts),
+    }))
+}
+
+impl FromRequestParts<Arc<ApiState>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<ApiState>,
+    ) -> Result<Self, Self::Rejection> {
+        authenticate(parts, state)
+            .await?
+            .ok_or(ApiError::Unauthenticated(
+                "Authentication credentials were not provided.",
+            ))
+    }
+}
+
+impl FromRequestParts<Arc<ApiState>> for MaybeCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<ApiState>,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(MaybeCaller(authenticate(parts, state).await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_forty_hex_characters_and_unique() {
+        let a = new_token();
+        assert_eq!(a.len(), 40);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, new_token());
+    }
+
+    #[test]
+    fn the_hash_does_not_contain_the_token() {
+        let token = new_token();
+        let hash = token_hash(&token);
+        assert_eq!(hash.len(), 64);
+        assert!(!hash.contains(&token));
+    }
+}

@@ -1,0 +1,279 @@
+//! `/api/marketplace-categories/`: readable by everyone, written by staff.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Map, Value, json};
+use sqlx::FromRow;
+use uuid::Uuid;
+
+use crate::api::access::require_staff;
+use crate::api::auth::{Caller, MaybeCaller};
+use crate::api::body::Body;
+use crate::api::error::{ApiError, DomainError};
+use crate::api::form::Form;
+use crate::api::links::{Links, hex, parse_path_uuid};
+use crate::api::list::{
+    OrderKey, Paging, QueryParams, fetch_page, order_by, page_response, push_contains,
+    select_fields,
+};
+use crate::api::{ApiState, created, no_content};
+use crate::domain::category::{Category, CategoryCommand, CategoryDetails, CategoryError};
+
+pub fn router() -> Router<Arc<ApiState>> {
+    Router::new()
+        .route("/api/marketplace-categories/", get(list).post(create))
+        .route(
+            "/api/marketplace-categories/{uuid}/",
+            get(retrieve)
+                .patch(partial_update)
+                .put(full_update)
+                .delete(destroy),
+        )
+}
+
+impl DomainError for CategoryError {
+    fn into_api(self) -> ApiError {
+        match self {
+            CategoryError::NotFound => ApiError::NotFound("Category"),
+            CategoryError::BlankTitle => ApiError::field("title", crate::api::form::NOT_BLANK),
+            CategoryError::InvalidChanges(message) => ApiError::invalid(message),
+            CategoryError::AlreadyExists => ApiError::Conflict(self.to_string()),
+        }
+    }
+}
+
+#[derive(Debug, FromRow)]
+struct CategoryRow {
+    uuid: Uuid,
+    title: String,
+    description: String,
+    default_vm_category: bool,
+    default_volume_category: bool,
+    default_tenant_category: bool,
+}
+
+const FLAGS: [&str; 3] = [
+    "default_vm_category",
+    "default_volume_category",
+    "default_tenant_category",
+];
+
+const ORDER_KEYS: &[OrderKey] = &[
+    OrderKey {
+        name: "title",
+        sql: "k.title",
+    },
+    OrderKey {
+        name: "created",
+        sql: "k.created",
+    },
+];
+
+fn render(row: &CategoryRow, links: &Links) -> Value {
+    json!({
+        "url": links.object("marketplace-categories", row.uuid),
+        "uuid": hex(row.uuid),
+        "title": row.title,
+        "description": row.description,
+        "icon": null,
+        "default_vm_category": row.default_vm_category,
+        "default_volume_category": row.default_volume_category,
+        "default_tenant_category": row.default_tenant_category,
+        "offering_count": 0,
+        "available_offerings_count": 0,
+        "sections": [],
+        "columns": [],
+        "components": [],
+        "articles": [],
+        "group": null,
+    })
+}
+
+async fn list(
+    State(state): State<Arc<ApiState>>,
+    _caller: MaybeCaller,
+    links: Links,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = QueryParams::parse(raw.as_deref());
+    let paging = Paging::from_params(&params)?;
+    let order = order_by(&params, ORDER_KEYS, "k.title", "k.uuid")?;
+    let (total, rows, paging) = fetch_page::<CategoryRow>(
+        &state.ledger.pool,
+        "k.*",
+        "projection.categories k",
+        |qb| {
+            qb.push(" WHERE true");
+            push_contains(qb, &params, &[("title", "k.title")]);
+        },
+        &order,
+        paging,
+    )
+    .await?;
+    let items = rows.iter().map(|row| render(row, &links)).collect();
+    Ok(page_response(
+        &links,
+        "/api/marketplace-categories/",
+        &params,
+        paging,
+        total,
+        items,
+    ))
+}
+
+async fn fetch(state: &ApiState, uuid: Uuid) -> Result<CategoryRow, ApiError> {
+    sqlx::query_as("SELECT * FROM projection.categories WHERE uuid = $1")
+        .bind(uuid)
+        .fetch_optional(&state.ledger.pool)
+        .await?
+        .ok_or(ApiError::NotFound("Category"))
+}
+
+async fn retrieve(
+    State(state): State<Arc<ApiState>>,
+    _caller: MaybeCaller,
+    links: Links,
+    Path(raw_uuid): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let uuid = parse_path_uuid(&raw_uuid, "Category")?;
+    let params = QueryParams::parse(raw.as_deref());
+    let row = fetch(&state, uuid).await?;
+    Ok(Json(select_fields(render(&row, &links), &params)))
+}
+
+/// Reads the category fields present in the body; a default flag may be held by one
+/// category only.
+async fn read_changes(
+    state: &ApiState,
+    form: &mut Form,
+    editing: Option<Uuid>,
+) -> Result<Map<String, Value>, ApiError> {
+    let mut changes = Map::new();
+    if let Some(title) = form.required_str("title", 255) {
+        changes.insert("title".into(), Value::String(title));
+    }
+    if let Some(description) = form.optional_str("description", 2000) {
+        changes.insert("description".into(), Value::String(description));
+    }
+    for flag in FLAGS {
+        if let Some(value) = form.bool(flag) {
+            if value {
+                let taken: Option<Uuid> = sqlx::query_scalar(&format!(
+                    "SELECT uuid FROM projection.categories WHERE {flag} AND uuid <> $1 LIMIT 1"
+                ))
+                .bind(editing.unwrap_or(Uuid::nil()))
+                .fetch_optional(&state.ledger.pool)
+                .await?;
+                if taken.is_some() {
+                    let words = flag.replace('_', " ");
+                    form.error(
+                        flag,
+                        format!("A category with {words} as True already exists."),
+                    );
+                    continue;
+                }
+            }
+            changes.insert(flag.to_string(), json!(value));
+        }
+    }
+    Ok(changes)
+}
+
+async fn create(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    links: Links,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    require_staff(&caller)?;
+    let mut form = Form::new(body);
+    let changes = read_changes(&state, &mut form, None).await?;
+    form.finish()?;
+    let details = crate::domain::merge_changes(&CategoryDetails::default(), &changes)
+        .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
+    let uuid = Uuid::new_v4();
+    let ctx = caller.ctx();
+    let command = CategoryCommand::Create {
+        uuid,
+        details,
+        at: ctx.now,
+    };
+    state
+        .ledger
+        .execute::<Category>(&hex(uuid), command, &ctx)
+        .await?;
+    let row = fetch(&state, uuid).await?;
+    Ok(created(
+        links.object("marketplace-categories", uuid),
+        render(&row, &links),
+    ))
+}
+
+async fn partial_update(
+    state: State<Arc<ApiState>>,
+    caller: Caller,
+    links: Links,
+    path: Path<String>,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    update(state, caller, links, path, Form::partial(body)).await
+}
+
+async fn full_update(
+    state: State<Arc<ApiState>>,
+    caller: Caller,
+    links: Links,
+    path: Path<String>,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    update(state, caller, links, path, Form::new(body)).await
+}
+
+async fn update(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    links: Links,
+    Path(raw_uuid): Path<String>,
+    mut form: Form,
+) -> Result<Response, ApiError> {
+    let uuid = parse_path_uuid(&raw_uuid, "Category")?;
+    fetch(&state, uuid).await?;
+    require_staff(&caller)?;
+    let changes = read_changes(&state, &mut form, Some(uuid)).await?;
+    form.finish()?;
+    let ctx = caller.ctx();
+    if !changes.is_empty() {
+        let command = CategoryCommand::Update {
+            changes,
+            at: ctx.now,
+        };
+        state
+            .ledger
+            .execute::<Category>(&hex(uuid), command, &ctx)
+            .await?;
+    }
+    let row = fetch(&state, uuid).await?;
+    Ok(Json(render(&row, &links)).into_response())
+}
+
+async fn destroy(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(raw_uuid): Path<String>,
+) -> Result<Response, ApiError> {
+    let uuid = parse_path_uuid(&raw_uuid, "Category")?;
+    fetch(&state, uuid).await?;
+    require_staff(&caller)?;
+    let ctx = caller.ctx();
+    let command = CategoryCommand::Delete { at: ctx.now };
+    state
+        .ledger
+        .execute::<Category>(&hex(uuid), command, &ctx)
+        .await?;
+    Ok(no_content())
+}

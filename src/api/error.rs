@@ -1,0 +1,167 @@
+//! The one place where failures become HTTP answers, in Django REST framework's shapes:
+//! `{"detail": …}` for auth/permission/not-found/state errors, `{"field": [..]}` for field
+//! validation, a bare `[..]` for object-level validation. Internal errors are logged with
+//! their cause chain and answered with a bare 500.
+
+use std::collections::BTreeMap;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+/// Field name → messages, as DRF renders serializer errors.
+pub type FieldErrors = BTreeMap<String, Vec<String>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 401 with `WWW-Authenticate: Token`.
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(&'static str),
+    /// 403.
+    #[error("permission denied")]
+    PermissionDenied,
+    /// 404 for an object the user cannot see or that does not exist.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// 404 for anything else not found (bad page, unknown route).
+    #[error("not found: {0}")]
+    NotFoundDetail(String),
+    /// 400 with per-field messages.
+    #[error("invalid fields: {0:?}")]
+    Fields(FieldErrors),
+    /// 400 with a bare list of messages (object-level validation).
+    #[error("invalid: {0:?}")]
+    Invalid(Vec<String>),
+    /// 400 with a body of another shape (DRF nests some validator errors).
+    #[error("invalid: {0}")]
+    InvalidBody(Value),
+    /// 400 with a `detail` message (malformed request bodies).
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// 409 for an operation the object's current state does not allow.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// 405.
+    #[error("method {0} not allowed")]
+    MethodNotAllowed(String),
+    /// 415.
+    #[error("unsupported media type {0}")]
+    UnsupportedMediaType(String),
+    /// 413.
+    #[error("request body too large")]
+    PayloadTooLarge,
+    /// 500; the cause is logged, never shown.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    /// A 400 for one field.
+    pub fn field(name: &str, message: impl Into<String>) -> Self {
+        let mut errors = FieldErrors::new();
+        errors.insert(name.to_string(), vec![message.into()]);
+        ApiError::Fields(errors)
+    }
+
+    /// A 400 with one object-level message (`["message"]`).
+    pub fn invalid(message: impl Into<String>) -> Self {
+        ApiError::Invalid(vec![message.into()])
+    }
+
+    /// A 409 listing the states an operation is valid in.
+    pub fn invalid_state(valid: &[&str]) -> Self {
+        ApiError::Conflict(format!("Valid states for operation: {}.", valid.join(", ")))
+    }
+
+    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
+        ApiError::Internal(err.into())
+    }
+
+    fn status_and_body(&self) -> (StatusCode, Value) {
+        match self {
+            ApiError::Unauthenticated(detail) => {
+                (StatusCode::UNAUTHORIZED, json!({ "detail": detail }))
+            }
+            ApiError::PermissionDenied => (
+                StatusCode::FORBIDDEN,
+                json!({"detail": "You do not have permission to perform this action."}),
+            ),
+            ApiError::NotFound(model) => (
+                StatusCode::NOT_FOUND,
+                json!({ "detail": format!("No {model} matches the given query.") }),
+            ),
+            ApiError::NotFoundDetail(detail) => {
+                (StatusCode::NOT_FOUND, json!({ "detail": detail }))
+            }
+            ApiError::Fields(errors) => (StatusCode::BAD_REQUEST, json!(errors)),
+            ApiError::Invalid(messages) => (StatusCode::BAD_REQUEST, json!(messages)),
+            ApiError::InvalidBody(body) => (StatusCode::BAD_REQUEST, body.clone()),
+            ApiError::BadRequest(detail) => (StatusCode::BAD_REQUEST, json!({ "detail": detail })),
+            ApiError::Conflict(detail) => (StatusCode::CONFLICT, json!({ "detail": detail })),
+            ApiError::MethodNotAllowed(method) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                json!({ "detail": format!("Method \"{method}\" not allowed.") }),
+            ),
+            ApiError::UnsupportedMediaType(media) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                json!({ "detail": format!("Unsupported media type \"{media}\" in request.") }),
+            ),
+            ApiError::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                json!({ "detail": "Request body is too large." }),
+            ),
+            ApiError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({ "detail": "A server error occurred." }),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(err) = &self {
+            tracing::error!(error = ?err, "request failed");
+        }
+        let (status, body) = self.status_and_body();
+        let mut response = (status, axum::Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Token"));
+        }
+        response
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> Self {
+        ApiError::Internal(anyhow::Error::new(err).context("database query"))
+    }
+}
+
+/// Maps an aggregate's own error into an API error; used by the command helpers.
+pub trait DomainError {
+    fn into_api(self) -> ApiError;
+}
+
+impl<E: DomainError + std::error::Error> From<cqrs_es::AggregateError<E>> for ApiError {
+    fn from(err: cqrs_es::AggregateError<E>) -> Self {
+        use cqrs_es::AggregateError;
+        match err {
+            AggregateError::UserError(inner) => inner.into_api(),
+            AggregateError::AggregateConflict => ApiError::Conflict(
+                "The object was changed by another request; try again.".to_string(),
+            ),
+            AggregateError::DatabaseConnectionError(e) => {
+                ApiError::Internal(anyhow::anyhow!(e).context("event store connection"))
+            }
+            AggregateError::DeserializationError(e) => {
+                ApiError::Internal(anyhow::anyhow!(e).context("decoding stored events"))
+            }
+            AggregateError::UnexpectedError(e) => {
+                ApiError::Internal(anyhow::anyhow!(e).context("event store"))
+            }
+        }
+    }
+}

@@ -1,0 +1,428 @@
+//! Waldur's list conventions: a plain JSON array, `X-Result-Count` and `Link` headers,
+//! `page`/`page_size` (10 by default, at most 300), `o=` ordering over declared keys and
+//! `field=` selection of the rendered keys.
+
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use crate::api::error::ApiError;
+use crate::api::links::Links;
+
+pub const DEFAULT_PAGE_SIZE: i64 = 10;
+pub const MAX_PAGE_SIZE: i64 = 300;
+
+/// The query string of a request as ordered key/value pairs (keys may repeat).
+#[derive(Debug, Clone, Default)]
+pub struct QueryParams {
+    pairs: Vec<(String, String)>,
+}
+
+impl QueryParams {
+    pub fn parse(raw: Option<&str>) -> Self {
+        let pairs = raw
+            .map(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self { pairs }
+    }
+
+    /// The first value of `key`, if given and not empty.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, v)| k == key && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every non-empty value of `key`.
+    pub fn all(&self, key: &str) -> Vec<&str> {
+        self.pairs
+            .iter()
+            .filter(|(k, v)| k == key && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+}
+
+/// One orderable key of a list: its name in `o=` and the SQL it sorts by.
+pub struct OrderKey {
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+/// The `o=` parameter resolved against a list's keys into an `ORDER BY` clause.
+pub fn order_by(
+    params: &QueryParams,
+    keys: &[OrderKey],
+    default: &str,
+    tiebreak: &str,
+) -> Result<String, ApiError> {
+    let Some(raw) = params.get("o") else {
+        return Ok(format!("{default}, {tiebreak}"));
+    };
+    let mut clauses = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, descending) = match part.strip_prefix('-') {
+            Some(name) => (name, true),
+            None => (part, false),
+        };
+        let Some(key) = keys.iter().find(|k| k.name == name) else {
+            return Err(ApiError::field(
+                "o",
+                format!("Select a valid choice. {part} is not one of the available choices."),
+            ));
+        };
+        clauses.push(format!(
+            "{} {}",
+            key.sql,
+            if descending { "DESC" } else { "ASC" }
+        ));
+    }
+    if clauses.is_empty() {
+        return Ok(format!("{default}, {tiebreak}"));
+    }
+    clauses.push(tiebreak.to_string());
+    Ok(clauses.join(", "))
+}
+
+/// The requested page, validated.
+#[derive(Debug, Clone, Copy)]
+pub struct Paging {
+    pub page: i64,
+    pub page_size: i64,
+}
+
+impl Paging {
+    pub fn from_params(params: &QueryParams) -> Result<Self, ApiError> {
+        let page_size = params
+            .get("page_size")
+            .and_then(|s| s.trim().parse::<i64>().ok())
+            .filter(|n| *n > 0)
+            .map(|n| n.min(MAX_PAGE_SIZE))
+            .unwrap_or(DEFAULT_PAGE_SIZE);
+        let page = match params.get("page") {
+            None => 1,
+            Some("last") => i64::MAX,
+            Some(raw) => match raw.trim().parse::<i64>() {
+                Ok(n) if n >= 1 => n,
+                _ => return Err(invalid_page()),
+            },
+        };
+        Ok(Self { page, page_size })
+    }
+
+    pub fn limit(&self) -> i64 {
+        self.page_size
+    }
+
+    pub fn offset(&self) -> i64 {
+        (self.page - 1).saturating_mul(self.page_size)
+    }
+
+    /// Checks the page against the total and resolves `page=last`.
+    pub fn resolve(self, total: i64) -> Result<Self, ApiError> {
+        let pages = last_page(total, self.page_size);
+        let page = if self.page == i64::MAX {
+            pages
+        } else {
+            self.page
+        };
+        if page > pages {
+            return Err(invalid_page());
+        }
+        Ok(Self { page, ..self })
+    }
+}
+
+fn last_page(total: i64, page_size: i64) -> i64 {
+    ((total + page_size - 1) / page_size).max(1)
+}
+
+fn invalid_page() -> ApiError {
+    ApiError::NotFoundDetail("Invalid page.".to_string())
+}
+
+/// Keeps only the keys named by `field=` (all keys when none of them is known).
+pub fn select_fields(item: Value, params: &QueryParams) -> Value {
+    let wanted = params.all("field");
+    if wanted.is_empty() {
+        return item;
+    }
+    match item {
+        Value::Object(map) => {
+            if !wanted.iter().any(|f| map.contains_key(*f)) {
+                return Value::Object(map);
+            }
+            Value::Object(
+                map.into_iter()
+                    .filter(|(k, _)| wanted.contains(&k.as_str()))
+                    .collect(),
+            )
+        }
+        other => other,
+    }
+}
+
+/// A list answer: the page's items plus the paging headers.
+pub fn page_response(
+    links: &Links,
+    path: &str,
+    params: &QueryParams,
+    paging: Paging,
+    total: i64,
+    items: Vec<Value>,
+) -> Response {
+    let items: Vec<Value> = items
+        .into_iter()
+        .map(|item| select_fields(item, params))
+        .collect();
+    let mut headers = HeaderMap::new();
+    headers.insert("X-Result-Count", HeaderValue::from(total));
+    let link = link_header(links, path, params, paging, total);
+    if let Ok(value) = HeaderValue::from_str(&link) {
+        headers.insert("Link", value);
+    }
+    (headers, axum::Json(Value::Array(items))).into_response()
+}
+
+fn link_header(
+    links: &Links,
+    path: &str,
+    params: &QueryParams,
+    paging: Paging,
+    total: i64,
+) -> String {
+    let last = last_page(total, paging.page_size);
+    let url_for = |page: i64| {
+        let mut pairs: Vec<(String, String)> = params
+            .pairs()
+            .iter()
+            .filter(|(k, _)| k != "page")
+            .cloned()
+            .collect();
+        if page > 1 {
+            pairs.push(("page".to_string(), page.to_string()));
+        }
+        pairs.sort();
+        let mut url = links.absolute(path);
+        if !pairs.is_empty() {
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs)
+                .finish();
+            url.push('?');
+            url.push_str(&query);
+        }
+        url
+    };
+    let mut parts = vec![format!("<{}>; rel=\"first\"", url_for(1))];
+    if paging.page > 1 {
+        parts.push(format!("<{}>; rel=\"prev\"", url_for(paging.page - 1)));
+    }
+    if paging.page < last {
+        parts.push(format!("<{}>; rel=\"next\"", url_for(paging.page + 1)));
+    }
+    parts.push(format!("<{}>; rel=\"last\"", url_for(last)));
+    parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn params(q: &str) -> QueryParams {
+        QueryParams::parse(Some(q))
+    }
+
+    #[test]
+    fn page_size_defaults_to_ten_and_is_clamped_to_three_hundred() {
+        assert_eq!(Paging::from_params(&params("")).unwrap().page_size, 10);
+        assert_eq!(
+            Paging::from_params(&params("page_size=5000"))
+                .unwrap()
+                .page_size,
+            300
+        );
+        assert_eq!(
+            Paging::from_params(&params("page_size=abc"))
+                .unwrap()
+                .page_size,
+            10
+        );
+    }
+
+    #[test]
+    fn a_bad_page_is_refused() {
+        assert!(Paging::from_params(&params("page=0")).is_err());
+        assert!(Paging::from_params(&params("page=x")).is_err());
+        let paging = Paging::from_params(&params("page=3")).unwrap();
+        assert!(paging.resolve(20).is_err());
+        assert!(paging.resolve(21).is_ok());
+        assert!(Paging::from_params(&params("")).unwrap().resolve(0).is_ok());
+    }
+
+    #[test]
+    fn ordering_accepts_declared_keys_only() {
+        let keys = [OrderKey {
+            name: "name",
+            sql: "c.name",
+        }];
+        assert_eq!(
+            order_by(&params("o=-name"), &keys, "c.created", "c.uuid").unwrap(),
+            "c.name DESC, c.uuid"
+        );
+        assert!(order_by(&params("o=secret"), &keys, "c.created", "c.uuid").is_err());
+    }
+
+    #[test]
+    fn links_sort_the_query_and_drop_page_one() {
+        let links = Links::new("http://h");
+        let p = params("page_size=2&page=2");
+        let paging = Paging::from_params(&p).unwrap();
+        let header = link_header(&links, "/api/x/", &p, paging, 5);
+        assert_eq!(
+            header,
+            "<http://h/api/x/?page_size=2>; rel=\"first\", \
+             <http://h/api/x/?page_size=2>; rel=\"prev\", \
+             <http://h/api/x/?page=3&page_size=2>; rel=\"next\", \
+             <http://h/api/x/?page=3&page_size=2>; rel=\"last\""
+        );
+    }
+
+    #[test]
+    fn field_selection_keeps_known_fields_only() {
+        let item = json!({"uuid": "u", "name": "n", "url": "x"});
+        assert_eq!(
+            select_fields(item.clone(), &params("field=uuid&field=nope")),
+            json!({"uuid": "u"})
+        );
+        assert_eq!(select_fields(item.clone(), &params("field=nope")), item);
+    }
+}
+
+/// Counts the matching rows, checks the page and fetches it. `filters` pushes the
+/// `WHERE` clause (visibility and filters) after `FROM {from}`.
+pub async fn fetch_page<T>(
+    pool: &sqlx::PgPool,
+    select: &str,
+    from: &str,
+    filters: impl Fn(&mut sqlx::QueryBuilder<'_, sqlx::Postgres>),
+    order: &str,
+    paging: Paging,
+) -> Result<(i64, Vec<T>, Paging), ApiError>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    let mut count = sqlx::QueryBuilder::new(format!("SELECT count(*) FROM {from}"));
+    filters(&mut count);
+    let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
+    let paging = paging.resolve(total)?;
+    let mut page = sqlx::QueryBuilder::new(format!("SELECT {select} FROM {from}"));
+    filters(&mut page);
+    page.push(format!(" ORDER BY {order} LIMIT "));
+    page.push_bind(paging.limit());
+    page.push(" OFFSET ");
+    page.push_bind(paging.offset());
+    let rows = page.build_query_as().fetch_all(pool).await?;
+    Ok((total, rows, paging))
+}
+
+/// `%`, `_` and `\` match themselves in a LIKE pattern built from user input.
+pub fn like_escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// `%value%` for a case-insensitive "contains" filter.
+pub fn contains_pattern(value: &str) -> String {
+    format!("%{}%", like_escape(value))
+}
+
+/// DRF's boolean filter spellings.
+pub fn parse_bool(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// Pushes ` AND {column} ILIKE '%value%'` for each given contains-filter.
+pub fn push_contains(
+    qb: &mut sqlx::QueryBuilder<'_, sqlx::Postgres>,
+    params: &QueryParams,
+    filters: &[(&str, &str)],
+) {
+    for (param, column) in filters {
+        if let Some(value) = params.get(param) {
+            qb.push(format!(" AND {column} ILIKE "));
+            qb.push_bind(contains_pattern(value));
+        }
+    }
+}
+
+/// Pushes ` AND {column} = value` for each given exact filter.
+pub fn push_exact(
+    qb: &mut sqlx::QueryBuilder<'_, sqlx::Postgres>,
+    params: &QueryParams,
+    filters: &[(&str, &str)],
+) {
+    for (param, column) in filters {
+        if let Some(value) = params.get(param) {
+            qb.push(format!(" AND {column} = "));
+            qb.push_bind(value.to_string());
+        }
+    }
+}
+
+/// Pushes ` AND {column} = bool` for each given boolean filter (bad values are ignored).
+pub fn push_bools(
+    qb: &mut sqlx::QueryBuilder<'_, sqlx::Postgres>,
+    params: &QueryParams,
+    filters: &[(&str, &str)],
+) {
+    for (param, column) in filters {
+        if let Some(value) = params.get(param).and_then(parse_bool) {
+            qb.push(format!(" AND {column} = "));
+            qb.push_bind(value);
+        }
+    }
+}
+
+/// Pushes ` AND {column} = uuid` for a uuid filter; an invalid uuid matches nothing.
+pub fn push_uuid(
+    qb: &mut sqlx::QueryBuilder<'_, sqlx::Postgres>,
+    params: &QueryParams,
+    param: &str,
+    column: &str,
+) {
+    if let Some(value) = params.get(param) {
+        qb.push(format!(" AND {column} = "));
+        qb.push_bind(uuid::Uuid::parse_str(value.trim()).unwrap_or(uuid::Uuid::nil()));
+    }
+}
+
+/// Pushes `sql` with every `$1` replaced by a bind of `value` (visibility subqueries).
+pub fn push_with_caller(
+    qb: &mut sqlx::QueryBuilder<'_, sqlx::Postgres>,
+    sql: &str,
+    value: uuid::Uuid,
+) {
+    let mut parts = sql.split("$1").peekable();
+    while let Some(part) = parts.next() {
+        qb.push(part);
+        if parts.peek().is_some() {
+            qb.push_bind(value);
+        }
+    }
+}

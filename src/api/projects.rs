@@ -1,0 +1,501 @@
+//! `/api/projects/`: projects inside customers, their end dates and their teams.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::{Map, Value, json};
+use sqlx::{FromRow, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use crate::api::access::{CONNECTED_PROJECTS, Scope, has_permission, require_permission};
+use crate::api::auth::Caller;
+use crate::api::body::Body;
+use crate::api::error::{ApiError, DomainError};
+use crate::api::form::Form;
+use crate::api::links::{Links, hex, parse_path_uuid, timestamp};
+use crate::api::list::{
+    OrderKey, Paging, QueryParams, contains_pattern, fetch_page, order_by, page_response,
+    push_contains, push_exact, push_with_caller, select_fields,
+};
+use crate::api::roles::{TeamScope, team_routes};
+use crate::api::{ApiState, created, no_content};
+use crate::domain::project::{Project, ProjectCommand, ProjectDetails, ProjectError};
+
+pub fn router() -> Router<Arc<ApiState>> {
+    Router::new()
+        .route("/api/projects/", get(list).post(create))
+        .route(
+            "/api/projects/{uuid}/",
+            get(retrieve)
+                .patch(partial_update)
+                .put(full_update)
+                .delete(destroy),
+        )
+        .merge(team_routes("projects", TeamScope::Project))
+}
+
+impl DomainError for ProjectError {
+    fn into_api(self) -> ApiError {
+        match self {
+            ProjectError::NotFound => ApiError::NotFound("Project"),
+            ProjectError::BlankName => ApiError::field("name", crate::api::form::NOT_BLANK),
+            ProjectError::InvalidChanges(message) => ApiError::invalid(message),
+            ProjectError::Role(err) => ApiError::field("non_field_errors", err.to_string()),
+            ProjectError::AlreadyExists => ApiError::Conflict(self.to_string()),
+        }
+    }
+}
+
+#[derive(Debug, FromRow)]
+struct ProjectRow {
+    uuid: Uuid,
+    customer_uuid: Uuid,
+    slug: String,
+    name: String,
+    description: String,
+    backend_id: String,
+    start_date: Option<NaiveDate>,
+    end_date: Option<NaiveDate>,
+    end_date_requested_by: Option<Uuid>,
+    oecd_fos_2007_code: Option<String>,
+    is_industry: bool,
+    created: DateTime<Utc>,
+    customer_name: String,
+    customer_slug: String,
+    customer_native_name: String,
+    customer_abbreviation: String,
+    customer_blocked: bool,
+    customer_archived: bool,
+}
+
+const SELECT: &str = "p.*, c.name AS customer_name, c.slug AS customer_slug, \
+    c.native_name AS customer_native_name, c.abbreviation AS customer_abbreviation, \
+    c.blocked AS customer_blocked, c.archived AS customer_archived";
+
+const FROM: &str = "projection.projects p JOIN projection.customers c ON c.uuid = p.customer_uuid";
+
+const ORDER_KEYS: &[OrderKey] = &[
+    OrderKey {
+        name: "name",
+        sql: "p.name",
+    },
+    OrderKey {
+        name: "created",
+        sql: "p.created",
+    },
+    OrderKey {
+        name: "customer_name",
+        sql: "c.name",
+    },
+    OrderKey {
+        name: "customer_native_name",
+        sql: "c.native_name",
+    },
+    OrderKey {
+        name: "customer_abbreviation",
+        sql: "c.abbreviation",
+    },
+    OrderKey {
+        name: "end_date",
+        sql: "p.end_date",
+    },
+    OrderKey {
+        name: "start_date",
+        sql: "p.start_date",
+    },
+];
+
+fn render(row: &ProjectRow, links: &Links) -> Value {
+    json!({
+        "url": links.object("projects", row.uuid),
+        "uuid": hex(row.uuid),
+        "name": row.name,
+        "slug": row.slug,
+        "customer": links.object("customers", row.customer_uuid),
+        "customer_uuid": hex(row.customer_uuid),
+        "customer_name": row.customer_name,
+        "customer_slug": row.customer_slug,
+        "customer_native_name": row.customer_native_name,
+        "customer_abbreviation": row.customer_abbreviation,
+        "description": row.description,
+        "created": timestamp(row.created),
+        "type": null,
+        "backend_id": row.backend_id,
+        "start_date": row.start_date,
+        "end_date": row.end_date,
+        "end_date_requested_by": row.end_date_requested_by.map(|u| links.object("users", u)),
+        "oecd_fos_2007_code": row.oecd_fos_2007_code,
+        "oecd_fos_2007_label": null,
+        "is_industry": row.is_industry,
+        "image": null,
+        "resources_count": 0,
+        "is_removed": false,
+        "billing_price_estimate": {"total": 0.0, "current": 0, "tax": 0, "tax_current": 0},
+        "marketplace_resource_count": {},
+    })
+}
+
+fn push_visibility(qb: &mut QueryBuilder<'_, Postgres>, caller: &Caller) {
+    if caller.sees_all() {
+        return;
+    }
+    qb.push(" AND p.uuid IN (");
+    push_with_caller(qb, CONNECTED_PROJECTS, caller.uuid);
+    qb.push(")");
+}
+
+fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, params: &QueryParams, caller: &Caller) {
+    push_contains(
+        qb,
+        params,
+        &[
+            ("name", "p.name"),
+            ("customer_name", "c.name"),
+            ("customer_native_name", "c.native_name"),
+            ("customer_abbreviation", "c.abbreviation"),
+            ("description", "p.description"),
+        ],
+    );
+    push_exact(
+        qb,
+        params,
+        &[
+            ("name_exact", "p.name"),
+            ("backend_id", "p.backend_id"),
+            ("slug", "p.slug"),
+        ],
+    );
+    for param in ["customer", "customer_uuid"] {
+        if let Some(raw) = params.get(param) {
+            let uuids: Vec<Uuid> = raw
+                .split(',')
+                .map(|part| Uuid::parse_str(part.trim()).unwrap_or(Uuid::nil()))
+                .collect();
+            qb.push(" AND p.customer_uuid = ANY(");
+            qb.push_bind(uuids);
+            qb.push(")");
+        }
+    }
+    if let Some(query) = params.get("query") {
+        qb.push(" AND (p.name ILIKE ");
+        qb.push_bind(contains_pattern(query));
+        if let Ok(uuid) = Uuid::parse_str(query.trim()) {
+            qb.push(" OR p.uuid = ");
+            qb.push_bind(uuid);
+        }
+        qb.push(")");
+    }
+    let flag = |name: &str| params.get(name).and_then(crate::api::list::parse_bool) == Some(true);
+    if flag("can_manage") && !caller.is_staff {
+        qb.push(
+            " AND (p.customer_uuid IN (SELECT r.scope_uuid FROM projection.user_roles r \
+             WHERE r.scope_type = 'customer' AND r.role = 'CUSTOMER.OWNER' AND r.user_uuid = ",
+        );
+        qb.push_bind(caller.uuid);
+        qb.push(
+            ") OR p.uuid IN (SELECT r.scope_uuid FROM projection.user_roles r \
+             WHERE r.scope_type = 'project' AND r.role = 'PROJECT.MANAGER' AND r.user_uuid = ",
+        );
+        qb.push_bind(caller.uuid);
+        qb.push("))");
+    }
+    if flag("can_admin") && !caller.is_staff {
+        qb.push(
+            " AND p.uuid IN (SELECT r.scope_uuid FROM projection.user_roles r \
+             WHERE r.scope_type = 'project' AND r.role = 'PROJECT.ADMIN' AND r.user_uuid = ",
+        );
+        qb.push_bind(caller.uuid);
+        qb.push(")");
+    }
+}
+
+/// Whether the caller can see the project.
+pub async fn is_visible(state: &ApiState, caller: &Caller, uuid: Uuid) -> Result<bool, ApiError> {
+    let mut qb = QueryBuilder::new("SELECT count(*) FROM projection.projects p WHERE p.uuid = ");
+    qb.push_bind(uuid);
+    push_visibility(&mut qb, caller);
+    let count: i64 = qb
+        .build_query_scalar()
+        .fetch_one(&state.ledger.pool)
+        .await?;
+    Ok(count > 0)
+}
+
+async fn list(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    links: Links,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = QueryParams::parse(raw.as_deref());
+    let paging = Paging::from_params(&params)?;
+    let order = order_by(&params, ORDER_KEYS, "p.name", "p.uuid")?;
+    let (total, rows, paging) = fetch_page::<ProjectRow>(
+        &state.ledger.pool,
+        SELECT,
+        FROM,
+        |qb| {
+            qb.push(" WHERE true");
+            push_visibility(qb, &caller);
+            push_filters(qb, &params, &caller);
+        },
+        &order,
+        paging,
+    )
+    .await?;
+    let items = rows.iter().map(|row| render(row, &links)).collect();
+    Ok(page_response(
+        &links,
+        "/api/projects/",
+        &params,
+        paging,
+        total,
+        items,
+    ))
+}
+
+async fn fetch_visible(
+    state: &ApiState,
+    caller: &Caller,
+    uuid: Uuid,
+) -> Result<ProjectRow, ApiError> {
+    let mut qb = QueryBuilder::new(format!("SELECT {SELECT} FROM {FROM} WHERE p.uuid = "));
+    qb.push_bind(uuid);
+    push_visibility(&mut qb, caller);
+    qb.build_query_as()
+        .fetch_optional(&state.ledger.pool)
+        .await?
+        .ok_or(ApiError::NotFound("Project"))
+}
+
+async fn retrieve(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    links: Links,
+    Path(raw_uuid): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let uuid = parse_path_uuid(&raw_uuid, "Project")?;
+    let params = QueryParams::parse(raw.as_deref());
+    let row = fetch_visible(&state, &caller, uuid).await?;
+    Ok(Json(select_fields(render(&row, &links), &params)))
+}
+
+/// The validated detail changes and end date of a project request.
+struct ProjectInput {
+    changes: Map<String, Value>,
+    /// `Some(None)` clears the end date.
+    end_date: Option<Option<NaiveDate>>,
+}
+
+/// Reads the project fields present in the body; dates in the past are refused with DRF's
+/// nested body.
+fn read_input(form: &mut Form, today: NaiveDate, creating: bool) -> Result<ProjectInput, ApiError> {
+    let mut changes = Map::new();
+    if let Some(name) = form.required_str("name", 500) {
+        changes.insert("name".into(), Value::String(name));
+    }
+    for (field, max_len) in [("description", 2000), ("backend_id", 255)] {
+        if let Some(value) = form.optional_str(field, max_len) {
+            changes.insert(field.to_string(), Value::String(value.trim().to_string()));
+        }
+    }
+    if let Some(code) = form.nullable_str("oecd_fos_2007_code", 80) {
+        changes.insert("oecd_fos_2007_code".into(), json!(code));
+    }
+    if let Some(flag) = form.bool("is_industry") {
+        changes.insert("is_industry".into(), json!(flag));
+    }
+    let start_date = form.nullable_date("start_date");
+    let end_date = form.nullable_date("end_date");
+    let mut nested = Map::new();
+    for (field, value) in [("start_date", start_date), ("end_date", end_date)] {
+        if let Some(Some(date)) = value {
+            if date < today && (creating || field == "end_date") {
+                nested.insert(
+                    field.to_string(),
+                    json!({ field: "Cannot be earlier than the current date." }),
+                );
+            }
+        }
+    }
+    if let Some(start) = start_date {
+        changes.insert("start_date".into(), json!(start));
+    }
+    if !nested.is_empty() {
+        return Err(ApiError::InvalidBody(Value::Object(nested)));
+    }
+    Ok(ProjectInput { changes, end_date })
+}
+
+async fn customer_state(
+    state: &ApiState,
+    customer: Uuid,
+) -> Result<Option<(bool, bool)>, ApiError> {
+    Ok(
+        sqlx::query_as("SELECT blocked, archived FROM projection.customers WHERE uuid = $1")
+            .bind(customer)
+            .fetch_optional(&state.ledger.pool)
+            .await?,
+    )
+}
+
+fn require_available(blocked: bool, archived: bool) -> Result<(), ApiError> {
+    if blocked {
+        Err(ApiError::invalid("Blocked organization is not available."))
+    } else if archived {
+        Err(ApiError::invalid("Archived organization is not available."))
+    } else {
+        Ok(())
+    }
+}
+
+async fn create(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    links: Links,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let ctx = caller.ctx();
+    let mut form = Form::new(body);
+    let customer = form.hyperlink("customer", "customers", true);
+    if let Some(uuid) = customer {
+        if !crate::api::customers::is_visible(&state, &caller, uuid).await? {
+            form.error("customer", "Invalid hyperlink - Object does not exist.");
+        }
+    }
+    let input = read_input(&mut form, ctx.now.date_naive(), true);
+    form.finish()?;
+    let input = input?;
+    let customer = customer.expect("validated above");
+    let scopes = [Scope::Customer(customer)];
+    if matches!(input.end_date, Some(Some(_)))
+        && !has_permission(&state, &caller, "PROJECT.DELETE", &scopes).await?
+    {
+        return Err(ApiError::PermissionDenied);
+    }
+    let (blocked, archived) = customer_state(&state, customer)
+        .await?
+        .ok_or(ApiError::NotFound("Customer"))?;
+    require_available(blocked, archived)?;
+    require_permission(&state, &caller, "PROJECT.CREATE", &scopes).await?;
+
+    let details = crate::domain::merge_changes(&ProjectDetails::default(), &input.changes)
+        .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
+    let uuid = Uuid::new_v4();
+    let slug = crate::api::slug::next(&state.ledger.pool, "projects", &details.name).await?;
+    let end_date = input.end_date.flatten();
+    let id = hex(uuid);
+    let command = ProjectCommand::Create {
+        uuid,
+        customer_uuid: customer,
+        slug,
+        details,
+        end_date,
+        at: ctx.now,
+    };
+    state.ledger.execute::<Project>(&id, command, &ctx).await?;
+    if end_date.is_some() {
+        let command = ProjectCommand::SetEndDate {
+            end_date,
+            requested_by: Some(caller.uuid),
+            at: ctx.now,
+        };
+        state.ledger.execute::<Project>(&id, command, &ctx).await?;
+    }
+    let row = fetch_visible(&state, &caller, uuid).await?;
+    Ok(created(
+        links.object("projects", uuid),
+        render(&row, &links),
+    ))
+}
+
+async fn partial_update(
+    state: State<Arc<ApiState>>,
+    caller: Caller,
+    links: Links,
+    path: Path<String>,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    update(state, caller, links, path, Form::partial(body)).await
+}
+
+async fn full_update(
+    state: State<Arc<ApiState>>,
+    caller: Caller,
+    links: Links,
+    path: Path<String>,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    update(state, caller, links, path, Form::new(body)).await
+}
+
+async fn update(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    links: Links,
+    Path(raw_uuid): Path<String>,
+    mut form: Form,
+) -> Result<Response, ApiError> {
+    let uuid = parse_path_uuid(&raw_uuid, "Project")?;
+    let current = fetch_visible(&state, &caller, uuid).await?;
+    let ctx = caller.ctx();
+    // The customer of a project never changes through an update.
+    let input = read_input(&mut form, ctx.now.date_naive(), false);
+    form.finish()?;
+    let input = input?;
+    let scopes = [Scope::Project(uuid), Scope::Customer(current.customer_uuid)];
+    require_permission(&state, &caller, "PROJECT.UPDATE", &scopes).await?;
+    require_available(current.customer_blocked, current.customer_archived)?;
+    if matches!(input.end_date, Some(Some(_))) {
+        let customer = [Scope::Customer(current.customer_uuid)];
+        require_permission(&state, &caller, "PROJECT.DELETE", &customer).await?;
+    }
+    let id = hex(uuid);
+    if !input.changes.is_empty() {
+        let command = ProjectCommand::Update {
+            changes: input.changes,
+            at: ctx.now,
+        };
+        state.ledger.execute::<Project>(&id, command, &ctx).await?;
+    }
+    if let Some(end_date) = input.end_date {
+        if end_date != current.end_date {
+            let requested_by = match end_date {
+                Some(_) => Some(caller.uuid),
+                None => current.end_date_requested_by,
+            };
+            let command = ProjectCommand::SetEndDate {
+                end_date,
+                requested_by,
+                at: ctx.now,
+            };
+            state.ledger.execute::<Project>(&id, command, &ctx).await?;
+        }
+    }
+    let row = fetch_visible(&state, &caller, uuid).await?;
+    Ok(Json(render(&row, &links)).into_response())
+}
+
+async fn destroy(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(raw_uuid): Path<String>,
+) -> Result<Response, ApiError> {
+    let uuid = parse_path_uuid(&raw_uuid, "Project")?;
+    let current = fetch_visible(&state, &caller, uuid).await?;
+    let customer = [Scope::Customer(current.customer_uuid)];
+    require_permission(&state, &caller, "PROJECT.DELETE", &customer).await?;
+    require_available(current.customer_blocked, current.customer_archived)?;
+    let ctx = caller.ctx();
+    let command = ProjectCommand::Delete { at: ctx.now };
+    state
+        .ledger
+        .execute::<Project>(&hex(uuid), command, &ctx)
+        .await?;
+    Ok(no_content())
+}

@@ -1,0 +1,314 @@
+//! `/api/marketplace-service-providers/`: customers registered to publish offerings.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use sqlx::FromRow;
+use uuid::Uuid;
+
+use crate::api::access::{Scope, require_permission};
+use crate::api::auth::{Caller, MaybeCaller};
+use crate::api::body::Body;
+use crate::api::error::{ApiError, DomainError};
+use crate::api::form::Form;
+use crate::api::links::{Links, hex, parse_path_uuid, timestamp};
+use crate::api::list::{
+    OrderKey, Paging, QueryParams, contains_pattern, fetch_page, order_by, page_response,
+    push_uuid, select_fields,
+};
+use crate::api::{ApiState, created};
+use crate::domain::customer::{Customer, CustomerCommand};
+use crate::domain::service_provider::{
+    ServiceProvider, ServiceProviderCommand, ServiceProviderError,
+};
+
+pub fn router() -> Router<Arc<ApiState>> {
+    Router::new()
+        .route(
+            "/api/marketplace-service-providers/",
+            get(list).post(create),
+        )
+        .route(
+            "/api/marketplace-service-providers/{uuid}/",
+            get(retrieve).patch(partial_update).put(full_update),
+        )
+}
+
+impl DomainError for ServiceProviderError {
+    fn into_api(self) -> ApiError {
+        match self {
+            ServiceProviderError::NotFound => ApiError::NotFound("ServiceProvider"),
+            ServiceProviderError::AlreadyExists => ApiError::field(
+                "customer",
+                "Service provider with this customer already exists.",
+            ),
+        }
+    }
+}
+
+#[derive(Debug, FromRow)]
+struct ProviderRow {
+    uuid: Uuid,
+    customer_uuid: Uuid,
+    description: String,
+    enable_notifications: bool,
+    created: DateTime<Utc>,
+    customer_name: String,
+    customer_slug: String,
+    customer_abbreviation: String,
+    customer_native_name: String,
+    customer_country: String,
+}
+
+const SELECT: &str = "s.uuid, s.customer_uuid, s.description, s.enable_notifications, \
+    s.created, c.name AS customer_name, c.slug AS customer_slug, \
+    c.abbreviation AS customer_abbreviation, c.native_name AS customer_native_name, \
+    c.country AS customer_country";
+
+const FROM: &str =
+    "projection.service_providers s JOIN projection.customers c ON c.uuid = s.customer_uuid";
+
+const ORDER_KEYS: &[OrderKey] = &[
+    OrderKey {
+        name: "customer_name",
+        sql: "c.name",
+    },
+    OrderKey {
+        name: "created",
+        sql: "s.created",
+    },
+];
+
+fn render(row: &ProviderRow, links: &Links, anonymous: bool) -> Value {
+    let mut item = json!({
+        "url": links.object("marketplace-service-providers", row.uuid),
+        "uuid": hex(row.uuid),
+        "created": timestamp(row.created),
+        "description": row.description,
+        "enable_notifications": row.enable_notifications,
+        "customer": links.object("customers", row.customer_uuid),
+        "customer_name": row.customer_name,
+        "customer_uuid": hex(row.customer_uuid),
+        "customer_image": null,
+        "customer_abbreviation": row.customer_abbreviation,
+        "customer_native_name": row.customer_native_name,
+        "customer_country": row.customer_country,
+        "customer_slug": row.customer_slug,
+        "image": null,
+        "organization_group": null,
+        "organization_groups": [],
+        "offering_count": 0,
+        "allowed_domains": [],
+    });
+    if anonymous {
+        item.as_object_mut()
+            .expect("object")
+            .remove("enable_notifications");
+    }
+    item
+}
+
+async fn list(
+    State(state): State<Arc<ApiState>>,
+    MaybeCaller(caller): MaybeCaller,
+    links: Links,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = QueryParams::parse(raw.as_deref());
+    let paging = Paging::from_params(&params)?;
+    let order = order_by(&params, ORDER_KEYS, "c.name", "s.uuid")?;
+    let customer_from_url = params
+        .get("customer")
+        .map(|url| crate::api::form::parse_hyperlink(url, "customers").unwrap_or(Uuid::nil()));
+    let (total, rows, paging) = fetch_page::<ProviderRow>(
+        &state.ledger.pool,
+        SELECT,
+        FROM,
+        |qb| {
+            qb.push(" WHERE true");
+            push_uuid(qb, &params, "customer_uuid", "s.customer_uuid");
+            if let Some(uuid) = customer_from_url {
+                qb.push(" AND s.customer_uuid = ");
+                qb.push_bind(uuid);
+            }
+            if let Some(keyword) = params.get("customer_keyword") {
+                let pattern = contains_pattern(keyword);
+                qb.push(" AND (c.name ILIKE ");
+                qb.push_bind(pattern.clone());
+                qb.push(" OR c.abbreviation ILIKE ");
+                qb.push_bind(pattern.clone());
+                qb.push(" OR c.native_name ILIKE ");
+                qb.push_bind(pattern);
+                qb.push(")");
+            }
+        },
+        &order,
+        paging,
+    )
+    .await?;
+    let anonymous = caller.is_none();
+    let items = rows
+        .iter()
+        .map(|row| render(row, &links, anonymous))
+        .collect();
+    Ok(page_response(
+        &links,
+        "/api/marketplace-service-providers/",
+        &params,
+        paging,
+        total,
+        items,
+    ))
+}
+
+async fn fetch(state: &ApiState, uuid: Uuid) -> Result<ProviderRow, ApiError> {
+    sqlx::query_as(&format!("SELECT {SELECT} FROM {FROM} WHERE s.uuid = $1"))
+        .bind(uuid)
+        .fetch_optional(&state.ledger.pool)
+        .await?
+        .ok_or(ApiError::NotFound("ServiceProvider"))
+}
+
+async fn retrieve(
+    State(state): State<Arc<ApiState>>,
+    MaybeCaller(caller): MaybeCaller,
+    links: Links,
+    Path(raw_uuid): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let uuid = parse_path_uuid(&raw_uuid, "ServiceProvider")?;
+    let params = QueryParams::parse(raw.as_deref());
+    let row = fetch(&state, uuid).await?;
+    let item = render(&row, &links, caller.is_none());
+    Ok(Json(select_fields(item, &params)))
+}
+
+async fn create(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    links: Links,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let mut form = Form::new(body);
+    let customer = form.hyperlink("customer", "customers", true);
+    let description = form.optional_str("description", 2000).unwrap_or_default();
+    let enable_notifications = form.bool("enable_notifications").unwrap_or(true);
+    if let Some(uuid) = customer {
+        let registered: Option<Option<Uuid>> = sqlx::query_scalar(
+            "SELECT service_provider_uuid FROM projection.customers WHERE uuid = $1",
+        )
+        .bind(uuid)
+        .fetch_optional(&state.ledger.pool)
+        .await?;
+        match registered {
+            None => form.error("customer", "Invalid hyperlink - Object does not exist."),
+            Some(Some(_)) => form.error(
+                "customer",
+                "Service provider with this customer already exists.",
+            ),
+            Some(None) => {}
+        }
+    }
+    form.finish()?;
+    let customer = customer.expect("validated above");
+    require_permission(
+        &state,
+        &caller,
+        "SERVICE_PROVIDER.REGISTER",
+        &[Scope::Customer(customer)],
+    )
+    .await?;
+    let uuid = Uuid::new_v4();
+    let ctx = caller.ctx();
+    // The customer aggregate admits one provider per customer, even under concurrency.
+    let claim = CustomerCommand::RegisterServiceProvider {
+        service_provider_uuid: uuid,
+        at: ctx.now,
+    };
+    state
+        .ledger
+        .execute::<Customer>(&hex(customer), claim, &ctx)
+        .await?;
+    let command = ServiceProviderCommand::Register {
+        uuid,
+        customer_uuid: customer,
+        description,
+        enable_notifications,
+        at: ctx.now,
+    };
+    state
+        .ledger
+        .execute::<ServiceProvider>(&hex(uuid), command, &ctx)
+        .await?;
+    let row = fetch(&state, uuid).await?;
+    Ok(created(
+        links.object("marketplace-service-providers", uuid),
+        render(&row, &links, false),
+    ))
+}
+
+async fn partial_update(
+    state: State<Arc<ApiState>>,
+    caller: Caller,
+    links: Links,
+    path: Path<String>,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    update(state, caller, links, path, Form::partial(body)).await
+}
+
+async fn full_update(
+    state: State<Arc<ApiState>>,
+    caller: Caller,
+    links: Links,
+    path: Path<String>,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    update(state, caller, links, path, Form::new(body)).await
+}
+
+async fn update(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    links: Links,
+    Path(raw_uuid): Path<String>,
+    mut form: Form,
+) -> Result<Response, ApiError> {
+    let uuid = parse_path_uuid(&raw_uuid, "ServiceProvider")?;
+    let current = fetch(&state, uuid).await?;
+    let owner = caller.is_staff
+        || crate::api::access::roles_in(
+            &state,
+            caller.uuid,
+            &[Scope::Customer(current.customer_uuid)],
+        )
+        .await?
+        .contains("CUSTOMER.OWNER");
+    if !owner {
+        return Err(ApiError::PermissionDenied);
+    }
+    let description = form
+        .optional_str("description", 2000)
+        .unwrap_or(current.description.clone());
+    let enable_notifications = form
+        .bool("enable_notifications")
+        .unwrap_or(current.enable_notifications);
+    form.finish()?;
+    let ctx = caller.ctx();
+    let command = ServiceProviderCommand::Update {
+        description,
+        enable_notifications,
+        at: ctx.now,
+    };
+    state
+        .ledger
+        .execute::<ServiceProvider>(&hex(uuid), command, &ctx)
+        .await?;
+    let row = fetch(&state, uuid).await?;
+    Ok(Json(render(&row, &links, false)).into_response())
+}

@@ -1,0 +1,146 @@
+//! The application: one value that owns the pool, a command framework per aggregate, the
+//! projector and the permission table. The HTTP layer and the CLI both drive it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use cqrs_es::{Aggregate, AggregateError};
+use postgres_es::{PostgresCqrs, postgres_cqrs};
+use sqlx::PgPool;
+
+use crate::domain::category::Category;
+use crate::domain::customer::Customer;
+use crate::domain::project::Project;
+use crate::domain::service_provider::ServiceProvider;
+use crate::domain::user::User;
+use crate::domain::username::Username;
+use crate::permissions::Permissions;
+use crate::projection::Projector;
+use crate::store::log;
+use crate::store::metadata::CommandContext;
+
+/// How long a request waits for its own event to reach the read models.
+const READ_YOUR_WRITES_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Options that change how the ledger runs (tests switch the inline projection off).
+#[derive(Debug, Clone)]
+pub struct LedgerOptions {
+    /// Apply a command's events to the read models before answering.
+    pub inline_projection: bool,
+}
+
+impl Default for LedgerOptions {
+    fn default() -> Self {
+        Self {
+            inline_projection: true,
+        }
+    }
+}
+
+/// The ledger: commands in, read models out.
+pub struct Ledger {
+    pub pool: PgPool,
+    pub projector: Projector,
+    pub permissions: Permissions,
+    options: LedgerOptions,
+    users: PostgresCqrs<User>,
+    usernames: PostgresCqrs<Username>,
+    customers: PostgresCqrs<Customer>,
+    projects: PostgresCqrs<Project>,
+    categories: PostgresCqrs<Category>,
+    service_providers: PostgresCqrs<ServiceProvider>,
+}
+
+/// An aggregate the ledger can run commands on.
+pub trait Routed: Aggregate<Command: Clone> {
+    fn framework(ledger: &Ledger) -> &PostgresCqrs<Self>;
+}
+
+macro_rules! routed {
+    ($($aggregate:ty => $field:ident),+ $(,)?) => {
+        $(impl Routed for $aggregate {
+            fn framework(ledger: &Ledger) -> &PostgresCqrs<Self> {
+                &ledger.$field
+            }
+        })+
+    };
+}
+
+routed!(
+    User => users,
+    Username => usernames,
+    Customer => customers,
+    Project => projects,
+    Category => categories,
+    ServiceProvider => service_providers,
+);
+
+impl Ledger {
+    /// Wires the frameworks on an already migrated database.
+    pub fn new(pool: PgPool, permissions: Permissions, options: LedgerOptions) -> Arc<Self> {
+        Arc::new(Self {
+            projector: Projector::new(pool.clone()),
+            permissions,
+            options,
+            users: postgres_cqrs(pool.clone(), vec![], ()),
+            usernames: postgres_cqrs(pool.clone(), vec![], ()),
+            customers: postgres_cqrs(pool.clone(), vec![], ()),
+            projects: postgres_cqrs(pool.clone(), vec![], ()),
+            categories: postgres_cqrs(pool.clone(), vec![], ()),
+            service_providers: postgres_cqrs(pool.clone(), vec![], ()),
+            pool,
+        })
+    }
+
+    /// Runs a command on aggregate `id` and, when inline projection is on, waits until its
+    /// events are visible in the read models.
+    pub async fn execute<A: Routed>(
+        &self,
+        id: &str,
+        command: A::Command,
+        ctx: &CommandContext,
+    ) -> Result<(), AggregateError<A::Error>> {
+        crate::store::commands::execute(A::framework(self), id, command, ctx).await?;
+        if self.options.inline_projection {
+            if let Err(err) = self.project_through::<A>(id).await {
+                // The event is committed; the periodic catch-up will apply it.
+                tracing::error!(error = ?err, aggregate = A::TYPE, id, "inline projection failed");
+            }
+        }
+        Ok(())
+    }
+
+    async fn project_through<A: Aggregate>(&self, id: &str) -> anyhow::Result<()> {
+        let point = log::last_point_of(&self.pool, A::TYPE, id)
+            .await
+            .with_context(|| format!("locating the last event of {} {id}", A::TYPE))?;
+        if let Some(point) = point {
+            if !self
+                .projector
+                .wait_for(point, READ_YOUR_WRITES_TIMEOUT)
+                .await?
+            {
+                tracing::warn!(aggregate = A::TYPE, id, "read models lag behind the log");
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the catch-up projector every `interval` until the process ends.
+    pub fn spawn_catch_up(self: &Arc<Self>, interval: Duration) -> tokio::task::JoinHandle<()> {
+        let ledger = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                match ledger.projector.catch_up().await {
+                    Ok(0) => {}
+                    Ok(applied) => tracing::info!(applied, "catch-up applied events"),
+                    Err(err) => tracing::error!(error = ?err, "catch-up failed"),
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,50 @@
+//! The `ledger` subcommands. Each parses its options, calls the library and prints.
+
+mod migrate;
+mod projections;
+mod serve;
+mod token;
+
+use clap::{Parser, Subcommand};
+
+/// Marketplace Ledger: an event-sourced order and offering ledger with Waldur's API.
+#[derive(Debug, Parser)]
+#[command(name = "ledger", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API (creates and migrates the database on first start).
+    Serve(serve::Opts),
+    /// Create the database if needed and apply migrations.
+    Migrate(migrate::Opts),
+    /// Manage API tokens.
+    Token(token::Opts),
+    /// Inspect or rebuild the read models.
+    Projections(projections::Opts),
+}
+
+impl Cli {
+    pub async fn run(self) -> anyhow::Result<()> {
+        match self.command {
+            Command::Serve(opts) => serve::run(opts).await,
+            Command::Migrate(opts) => migrate::run(opts).await,
+            Command::Token(opts) => token::run(opts).await,
+            Command::Projections(opts) => projections::run(opts).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+
+    #[test]
+    fn verify_cli() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

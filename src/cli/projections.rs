@@ -1,0 +1,42 @@
+//! `ledger projections`: read model maintenance.
+
+use clap::{Args, Subcommand};
+
+use crate::app::{Ledger, LedgerOptions};
+use crate::config::DatabaseConfig;
+use crate::permissions::Permissions;
+use crate::store::db;
+
+#[derive(Debug, Args)]
+pub struct Opts {
+    #[command(subcommand)]
+    action: Action,
+    #[command(flatten)]
+    database: DatabaseConfig,
+}
+
+#[derive(Debug, Subcommand)]
+enum Action {
+    /// Drop every read model and rebuild it from the event log.
+    Rebuild,
+    /// Apply events the read models have not seen yet.
+    CatchUp,
+}
+
+pub async fn run(opts: Opts) -> anyhow::Result<()> {
+    let pool = db::connect(&opts.database).await?;
+    db::migrate(&pool).await?;
+    let ledger = Ledger::new(pool, Permissions::default(), LedgerOptions::default());
+    match opts.action {
+        Action::Rebuild => {
+            let applied = ledger.projector.rebuild().await?;
+            println!("Rebuilt the read models from {applied} events.");
+        }
+        Action::CatchUp => {
+            ledger.projector.ensure_ready().await?;
+            let applied = ledger.projector.catch_up().await?;
+            println!("Applied {applied} events.");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,51 @@
+//! `ledger token create`: issue an API token, creating the user if needed.
+
+use clap::{Args, Subcommand};
+
+use crate::app::{Ledger, LedgerOptions};
+use crate::config::DatabaseConfig;
+use crate::directory;
+use crate::permissions::Permissions;
+use crate::store::db;
+use crate::store::metadata::{CommandContext, Source};
+
+#[derive(Debug, Args)]
+pub struct Opts {
+    #[command(subcommand)]
+    action: Action,
+}
+
+#[derive(Debug, Subcommand)]
+enum Action {
+    /// Issue a new token for USERNAME (creating the user if it does not exist); the token
+    /// is the last line printed.
+    Create {
+        #[arg(long)]
+        username: String,
+        /// Make a newly created user staff.
+        #[arg(long)]
+        staff: bool,
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
+}
+
+pub async fn run(opts: Opts) -> anyhow::Result<()> {
+    match opts.action {
+        Action::Create {
+            username,
+            staff,
+            database,
+        } => {
+            let pool = db::connect(&database).await?;
+            db::migrate(&pool).await?;
+            let ledger = Ledger::new(pool, Permissions::default(), LedgerOptions::default());
+            ledger.projector.ensure_ready().await?;
+            let ctx = CommandContext::system(Source::Cli);
+            let (uuid, token) = directory::token_for(&ledger, &ctx, &username, staff).await?;
+            println!("Token for user {username} ({}):", uuid.simple());
+            println!("{token}");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! Marketplace Ledger: an event-sourced order and offering ledger that speaks Waldur's
+//! marketplace REST API.
+//!
+//! Crate map:
+//! - [`domain`]: the aggregates (pure deciders: state, commands, events, errors, tests).
+//! - [`store`]: the PostgreSQL event store, event metadata and the global log reader.
+//! - [`projection`]: read models fed from the log, rebuildable at any time.
+//! - [`app`]: the [`app::Ledger`] that runs commands and keeps read models current.
+//! - [`directory`]: user creation, tokens and the first admin, shared by API and CLI.
+//! - [`api`]: the HTTP API in Waldur's wire format.
+//! - [`permissions`]: the role → permission table.
+//! - [`server`], [`cli`]: running the server and the `ledger` subcommands.
+//! - [`config`]: the typed configuration.
+
+#![recursion_limit = "256"]
+
+pub mod api;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod directory;
+pub mod domain;
+pub mod permissions;
+pub mod projection;
+pub mod server;
+pub mod store;

@@ -1,0 +1,11 @@
+//! The event store and everything that reads the log directly.
+//!
+//! - [`db`]: connecting, creating the database on first start, applying `migrations/`.
+//! - [`metadata`]: who/what/when stamped on every event.
+//! - [`log`]: reading the global log in a gap-free order, for projectors and auditors.
+//! - [`commands`]: running a command on an aggregate with conflict retries.
+
+pub mod commands;
+pub mod db;
+pub mod log;
+pub mod metadata;
