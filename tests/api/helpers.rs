@@ -1,0 +1,305 @@
+//! Spawns the ledger on port 0 against its own database and drives it over HTTP.
+
+use std::sync::Arc;
+
+use ledger::app::{Ledger, LedgerOptions};
+use ledger::config::{DatabaseConfig, ServerConfig};
+use ledger::server::Application;
+use ledger::store::metadata::{CommandContext, Source};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// Where the test databases live (the server, not a database name).
+pub fn server_url() -> String {
+    std::env::var("TEST_DATABASE_SERVER")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_string())
+}
+
+/// A database that is dropped when the value goes away.
+pub struct TestDatabase {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDatabase {
+    pub fn new() -> Self {
+        let name = format!("ledger_test_{}", Uuid::new_v4().simple());
+        let url = format!("{}/{}", server_url(), name);
+        Self { name, url }
+    }
+
+    pub fn config(&self) -> DatabaseConfig {
+        DatabaseConfig {
+            database_url: self.url.clone(),
+            max_connections: 8,
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let admin = format!("{}/postgres", server_url());
+        // A fresh runtime on another thread: Drop may run inside the test's runtime.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                use sqlx::Connection;
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut conn)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A running ledger and a client for it.
+pub struct TestApp {
+    pub address: String,
+    pub admin_token: String,
+    pub client: reqwest::Client,
+    pub ledger: Arc<Ledger>,
+    pub db: Arc<TestDatabase>,
+}
+
+/// A response: status, headers and the JSON body (`Value::Null` when empty).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn count(&self) -> i64 {
+        self.header("x-result-count")
+            .expect("X-Result-Count header")
+            .parse()
+            .expect("a number")
+    }
+
+    pub fn items(&self) -> &Vec<Value> {
+        self.body.as_array().expect("a JSON array")
+    }
+
+    pub fn uuid(&self) -> String {
+        self.body["uuid"].as_str().expect("uuid").to_string()
+    }
+
+    pub fn url(&self) -> String {
+        self.body["url"].as_str().expect("url").to_string()
+    }
+}
+
+/// A user made for a test.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub uuid: String,
+    pub username: String,
+    pub token: String,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Arc::new(TestDatabase::new()), LedgerOptions::default()).await
+}
+
+/// Starts a ledger on an existing test database (a restart keeps the database).
+pub async fn spawn_app_with(db: Arc<TestDatabase>, options: LedgerOptions) -> TestApp {
+    let server = ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        catch_up_interval_ms: 100,
+        ..ServerConfig::default()
+    };
+    let app = Application::build(&db.config(), &server, options)
+        .await
+        .expect("the application starts");
+    let address = format!("http://{}", app.address());
+    let ledger = app.ledger();
+    let admin_token = match app.admin_token.clone() {
+        Some(token) => token,
+        None => {
+            let ctx = CommandContext::system(Source::Cli);
+            ledger::directory::token_for(&ledger, &ctx, "admin", true)
+                .await
+                .expect("a token for admin")
+                .1
+        }
+    };
+    tokio::spawn(app.run_until(std::future::pending()));
+    TestApp {
+        address,
+        admin_token,
+        client: reqwest::Client::new(),
+        ledger,
+        db,
+    }
+}
+
+impl TestApp {
+    /// Any request; `token` None sends no credentials, `body` None sends no body.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{}", self.address, path)
+        };
+        let mut request = self.client.request(method, url);
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("Token {token}"));
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("the request is answered");
+        Self::reply(response).await
+    }
+
+    pub async fn reply(response: reqwest::Response) -> Reply {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("a body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.request(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.request(Method::POST, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.request(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Reply {
+        self.request(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// A request with a raw body and content type.
+    pub async fn post_raw(&self, path: &str, token: &str, content_type: &str, body: &str) -> Reply {
+        let response = self
+            .client
+            .post(format!("{}{}", self.address, path))
+            .header("Authorization", format!("Token {token}"))
+            .header("Content-Type", content_type)
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("the request is answered");
+        Self::reply(response).await
+    }
+
+    /// Creates a (non-staff) user through the CLI path and returns its token.
+    pub async fn create_user(&self, username: &str) -> TestUser {
+        let ctx = CommandContext::system(Source::Cli);
+        let (uuid, token) = ledger::directory::token_for(&self.ledger, &ctx, username, false)
+            .await
+            .expect("user created");
+        TestUser {
+            uuid: uuid.simple().to_string(),
+            username: username.to_string(),
+            token,
+        }
+    }
+
+    /// Creates a support user (global read access, no write bypass).
+    pub async fn create_support_user(&self, username: &str) -> TestUser {
+        let user = self.create_user(username).await;
+        let reply = self
+            .patch(
+                &format!("/api/users/{}/", user.uuid),
+                &self.admin_token,
+                json!({"is_support": true}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        user
+    }
+
+    /// Staff creates a customer.
+    pub async fn create_customer(&self, name: &str) -> Reply {
+        let reply = self
+            .post(
+                "/api/customers/",
+                &self.admin_token,
+                json!({ "name": name }),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        reply
+    }
+
+    /// Staff creates a project in the customer (given by its url).
+    pub async fn create_project(&self, customer_url: &str, name: &str) -> Reply {
+        let reply = self
+            .post(
+                "/api/projects/",
+                &self.admin_token,
+                json!({ "name": name, "customer": customer_url }),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        reply
+    }
+
+    /// Staff grants `role` on a customer or project (`collection` is `customers`/`projects`).
+    pub async fn grant(&self, collection: &str, scope_uuid: &str, user: &TestUser, role: &str) {
+        let reply = self
+            .post(
+                &format!("/api/{collection}/{scope_uuid}/add_user/"),
+                &self.admin_token,
+                json!({ "user": user.uuid, "role": role }),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    }
+
+    /// Staff creates a category.
+    pub async fn create_category(&self, title: &str) -> Reply {
+        let reply = self
+            .post(
+                "/api/marketplace-categories/",
+                &self.admin_token,
+                json!({ "title": title }),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        reply
+    }
+
+    /// A single value from the database.
+    pub async fn scalar_i64(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(&self.ledger.pool)
+            .await
+            .expect("query runs")
+    }
+}

@@ -1,0 +1,21 @@
+//! Integration tests: the real server on port 0 against a fresh PostgreSQL database per test.
+
+// The test harness: spawning the app, a client with one method per endpoint.
+mod helpers;
+
+// Authentication, `/api/users/` and `ledger token create`.
+mod users;
+// Customers: CRUD, visibility, blocking and archiving.
+mod customers;
+// Projects: CRUD, end dates, visibility.
+mod projects;
+// Team management on customers and projects.
+mod roles;
+// Marketplace categories and service providers.
+mod catalog;
+// Waldur list conventions: paging headers, ordering, field selection, HEAD.
+mod lists;
+// Malformed and hostile input is answered with 4xx in Waldur's format.
+mod bad_input;
+// The event store and read models: metadata, convergence, rebuilds, the log reader.
+mod ledger;
