@@ -127,10 +127,14 @@ impl Ledger {
         Ok(())
     }
 
-    /// Runs the catch-up projector every `interval` until the process ends.
+    /// Runs the catch-up projector every `interval` until the process ends; a zero interval
+    /// runs none (the read models then move only with inline projection and restarts).
     pub fn spawn_catch_up(self: &Arc<Self>, interval: Duration) -> tokio::task::JoinHandle<()> {
         let ledger = Arc::clone(self);
         tokio::spawn(async move {
+            if interval.is_zero() {
+                return;
+            }
             let mut ticker = tokio::time::interval(interval);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {

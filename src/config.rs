@@ -55,7 +55,8 @@ pub struct ServerConfig {
     #[arg(long = "permissions-file", env = "LEDGER_PERMISSIONS_FILE")]
     pub permissions_file: Option<PathBuf>,
 
-    /// How often (milliseconds) the background projector polls the event log.
+    /// How often (milliseconds) the background projector polls the event log; 0 turns the
+    /// periodic catch-up off.
     #[arg(
         long = "catch-up-interval-ms",
         env = "LEDGER_CATCH_UP_INTERVAL_MS",

@@ -33,8 +33,12 @@ pub struct NewUser {
     pub is_support: bool,
 }
 
+/// How old a claim without a user must be before it counts as an interrupted creation
+/// rather than one still in progress in another request.
+const ABANDONED_CLAIM_AGE: chrono::Duration = chrono::Duration::seconds(60);
+
 /// Claims the username, then creates the user. A claim left behind by an interrupted
-/// creation (claimed, but no user) is completed instead of refused.
+/// creation (claimed long ago, but no user) is completed instead of refused.
 pub async fn create_user(
     ledger: &Ledger,
     ctx: &CommandContext,
@@ -48,9 +52,13 @@ pub async fn create_user(
     {
         Ok(()) => {}
         Err(AggregateError::UserError(UsernameError::Taken)) => {
-            let owner = claimed_by(&ledger.pool, &claim).await?;
-            match owner {
-                Some(owner) if !user_exists(&ledger.pool, owner).await? => uuid = owner,
+            match claimed_by(&ledger.pool, &claim).await? {
+                Some((owner, claimed_at))
+                    if ctx.now - claimed_at > ABANDONED_CLAIM_AGE
+                        && !user_exists(&ledger.pool, owner).await? =>
+                {
+                    uuid = owner
+                }
                 _ => return Err(CreateUserError::UsernameTaken),
             }
         }
@@ -72,15 +80,22 @@ pub async fn create_user(
     Ok(uuid)
 }
 
-async fn claimed_by(pool: &PgPool, claim: &str) -> anyhow::Result<Option<Uuid>> {
+/// The user a username was claimed for, and when.
+async fn claimed_by(
+    pool: &PgPool,
+    claim: &str,
+) -> anyhow::Result<Option<(Uuid, chrono::DateTime<chrono::Utc>)>> {
     let events = log::aggregate_events(pool, "username", claim)
         .await
         .context("reading the username claim")?;
-    Ok(events
-        .first()
-        .and_then(|e| e.payload.pointer("/UsernameClaimed/user_uuid"))
-        .and_then(|v| v.as_str())
-        .and_then(|s| Uuid::parse_str(s).ok()))
+    Ok(events.first().and_then(|event| {
+        let uuid = event
+            .payload
+            .pointer("/UsernameClaimed/user_uuid")
+            .and_then(|v| v.as_str())
+            .and_then(|s| Uuid::parse_str(s).ok())?;
+        Some((uuid, event.recorded_at))
+    }))
 }
 
 async fn user_exists(pool: &PgPool, uuid: Uuid) -> anyhow::Result<bool> {

@@ -46,8 +46,7 @@ impl Application {
             .context("preparing the read models")?;
         let admin_token =
             directory::bootstrap_admin(&ledger, &CommandContext::system(Source::Cli)).await?;
-        let catch_up =
-            ledger.spawn_catch_up(Duration::from_millis(server.catch_up_interval_ms.max(10)));
+        let catch_up = ledger.spawn_catch_up(Duration::from_millis(server.catch_up_interval_ms));
         let listener = TcpListener::bind(server.listen)
             .await
             .with_context(|| format!("binding {}", server.listen))?;

@@ -69,8 +69,8 @@ impl Projector {
 
     /// Drops every read model, recreates it empty and replays the whole log into it.
     pub async fn rebuild(&self) -> anyhow::Result<u64> {
+        let _guard = self.batch_lock.lock().await;
         {
-            let _guard = self.batch_lock.lock().await;
             let mut tx = self.pool.begin().await?;
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
                 .bind(LOCK_KEY)
@@ -99,12 +99,17 @@ impl Projector {
             .await?;
             tx.commit().await?;
         }
-        self.catch_up().await
+        self.apply_all().await
     }
 
     /// Applies every event that is safely visible. Returns how many were applied.
     pub async fn catch_up(&self) -> anyhow::Result<u64> {
         let _guard = self.batch_lock.lock().await;
+        self.apply_all().await
+    }
+
+    /// Applies batches until the log is exhausted; the caller holds `batch_lock`.
+    async fn apply_all(&self) -> anyhow::Result<u64> {
         let mut total = 0;
         loop {
             let applied = self.apply_batch().await?;

@@ -112,14 +112,28 @@ pub struct TestUser {
 }
 
 pub async fn spawn_app() -> TestApp {
-    spawn_app_with(Arc::new(TestDatabase::new()), LedgerOptions::default()).await
+    spawn_app_with(Arc::new(TestDatabase::new()), LedgerOptions::default(), 100).await
 }
 
-/// Starts a ledger on an existing test database (a restart keeps the database).
-pub async fn spawn_app_with(db: Arc<TestDatabase>, options: LedgerOptions) -> TestApp {
+/// Starts a ledger on an existing test database (a restart keeps the database), with the
+/// given inline projection option and periodic catch-up interval (0: none).
+pub async fn spawn_app_with(
+    db: Arc<TestDatabase>,
+    options: LedgerOptions,
+    catch_up_interval_ms: u64,
+) -> TestApp {
+    start(db, options, catch_up_interval_ms, None).await
+}
+
+async fn start(
+    db: Arc<TestDatabase>,
+    options: LedgerOptions,
+    catch_up_interval_ms: u64,
+    known_admin_token: Option<String>,
+) -> TestApp {
     let server = ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
-        catch_up_interval_ms: 100,
+        catch_up_interval_ms,
         ..ServerConfig::default()
     };
     let app = Application::build(&db.config(), &server, options)
@@ -127,7 +141,7 @@ pub async fn spawn_app_with(db: Arc<TestDatabase>, options: LedgerOptions) -> Te
         .expect("the application starts");
     let address = format!("http://{}", app.address());
     let ledger = app.ledger();
-    let admin_token = match app.admin_token.clone() {
+    let admin_token = match app.admin_token.clone().or(known_admin_token) {
         Some(token) => token,
         None => {
             let ctx = CommandContext::system(Source::Cli);
@@ -148,6 +162,17 @@ pub async fn spawn_app_with(db: Arc<TestDatabase>, options: LedgerOptions) -> Te
 }
 
 impl TestApp {
+    /// Starts another ledger process on the same database, keeping the admin token.
+    pub async fn restart(&self, options: LedgerOptions, catch_up_interval_ms: u64) -> TestApp {
+        start(
+            self.db.clone(),
+            options,
+            catch_up_interval_ms,
+            Some(self.admin_token.clone()),
+        )
+        .await
+    }
+
     /// Any request; `token` None sends no credentials, `body` None sends no body.
     pub async fn request(
         &self,

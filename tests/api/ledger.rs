@@ -1,1 +1,367 @@
-//! placeholder
+//! The ledger's promises: every change is an event with metadata, read models converge after
+//! a crash, rebuild identically, and the log reader never skips a late commit.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ledger::app::LedgerOptions;
+use ledger::domain::customer::{Customer, CustomerCommand, CustomerDetails};
+use ledger::store::log::{self, LogPoint};
+use ledger::store::metadata::{CommandContext, Source};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::{TestApp, TestDatabase, spawn_app, spawn_app_with};
+
+/// Every read model table as sorted JSON, to compare views before and after a rebuild.
+async fn dump_read_models(app: &TestApp) -> Value {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables \
+         WHERE table_schema = 'projection' ORDER BY table_name",
+    )
+    .fetch_all(&app.ledger.pool)
+    .await
+    .unwrap();
+    let mut dump = serde_json::Map::new();
+    for table in tables {
+        let rows: Value = sqlx::query_scalar(&format!(
+            "SELECT coalesce(json_agg(x ORDER BY x::text), '[]'::json) FROM projection.{table} x"
+        ))
+        .fetch_one(&app.ledger.pool)
+        .await
+        .unwrap();
+        dump.insert(table, rows);
+    }
+    Value::Object(dump)
+}
+
+/// A small directory: a customer with an owner, a project with a manager, a category and a
+/// service provider.
+async fn populate(app: &TestApp) {
+    let customer = app.create_customer("Acme Research").await;
+    let owner = app.create_user("owner").await;
+    app.grant("customers", &customer.uuid(), &owner, "CUSTOMER.OWNER")
+        .await;
+    let project = app.create_project(&customer.url(), "Climate").await;
+    let manager = app.create_user("manager").await;
+    app.grant("projects", &project.uuid(), &manager, "PROJECT.MANAGER")
+        .await;
+    let reply = app
+        .patch(
+            &format!("/api/customers/{}/", customer.uuid()),
+            &app.admin_token,
+            json!({"email": "info@acme.example", "blocked": true}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    app.create_category("HPC").await;
+    let reply = app
+        .post(
+            "/api/marketplace-service-providers/",
+            &app.admin_token,
+            json!({"customer": customer.url()}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+}
+
+#[tokio::test]
+async fn every_change_is_an_event_with_actor_request_source_time_and_position() {
+    let app = spawn_app().await;
+
+    let reply = app.create_customer("Acme").await;
+
+    let row: (i64, String, Value, Value, String) = sqlx::query_as(
+        "SELECT position, transaction_id::text, metadata, payload, event_type FROM events \
+         WHERE aggregate_type = 'customer' AND aggregate_id = $1",
+    )
+    .bind(reply.uuid())
+    .fetch_one(&app.ledger.pool)
+    .await
+    .unwrap();
+    let (position, xid, metadata, payload, event_type) = row;
+    assert!(position > 0);
+    assert!(xid.parse::<u64>().unwrap() > 0);
+    assert_eq!(event_type, "CustomerCreated");
+    assert_eq!(payload["CustomerCreated"]["details"]["name"], "Acme");
+    assert_eq!(metadata["actor"], "admin");
+    assert_eq!(metadata["source"], "api");
+    assert_eq!(metadata["actor_uuid"].as_str().unwrap().len(), 32);
+    assert_eq!(
+        metadata["request_id"].as_str(),
+        reply.header("x-request-id")
+    );
+    assert!(metadata["recorded_at"].as_str().unwrap().ends_with('Z'));
+}
+
+#[tokio::test]
+async fn a_client_sees_its_write_in_the_very_next_read() {
+    let app = spawn_app().await;
+
+    for i in 0..5 {
+        let created = app.create_customer(&format!("Org {i}")).await;
+        let listed = app
+            .get(
+                &format!("/api/customers/?query={}", created.uuid()),
+                &app.admin_token,
+            )
+            .await;
+        assert_eq!(listed.count(), 1);
+        assert_eq!(listed.items()[0]["uuid"], created.body["uuid"]);
+    }
+}
+
+/// Appends a customer through the library, as a request would, but without inline projection.
+async fn create_customer_without_projection(app: &TestApp, name: &str) -> Uuid {
+    let uuid = Uuid::new_v4();
+    let ctx = CommandContext::system(Source::Cli);
+    let command = CustomerCommand::Create {
+        uuid,
+        slug: "x-1".into(),
+        details: CustomerDetails {
+            name: name.into(),
+            ..Default::default()
+        },
+        at: ctx.now,
+    };
+    app.ledger
+        .execute::<Customer>(&uuid.simple().to_string(), command, &ctx)
+        .await
+        .unwrap();
+    uuid
+}
+
+#[tokio::test]
+async fn views_converge_on_restart_after_a_crash_between_event_and_view_update() {
+    let crashed = spawn_app_with(
+        Arc::new(TestDatabase::new()),
+        LedgerOptions {
+            inline_projection: false,
+        },
+        0,
+    )
+    .await;
+    let uuid = create_customer_without_projection(&crashed, "Committed Org").await;
+    let projected = crashed
+        .scalar_i64(&format!(
+            "SELECT count(*) FROM projection.customers WHERE uuid = '{uuid}'"
+        ))
+        .await;
+    assert_eq!(projected, 0, "the view must not have been updated yet");
+
+    let restarted = crashed.restart(LedgerOptions::default(), 0).await;
+    let path = format!("/api/customers/{}/", uuid.simple());
+
+    let reply = restarted.get(&path, &restarted.admin_token).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body["name"], "Committed Org");
+}
+
+#[tokio::test]
+async fn the_periodic_catch_up_applies_events_the_inline_path_missed() {
+    let app = spawn_app_with(
+        Arc::new(TestDatabase::new()),
+        LedgerOptions {
+            inline_projection: false,
+        },
+        50,
+    )
+    .await;
+
+    let uuid = create_customer_without_projection(&app, "Late Org").await;
+
+    let path = format!("/api/customers/{}/", uuid.simple());
+    let mut status = StatusCode::NOT_FOUND;
+    for _ in 0..100 {
+        status = app.get(&path, &app.admin_token).await.status;
+        if status == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_restart_keeps_everything_and_creates_no_second_admin() {
+    let first = spawn_app().await;
+    populate(&first).await;
+    let before = dump_read_models(&first).await;
+
+    let second = first.restart(LedgerOptions::default(), 100).await;
+
+    assert_eq!(dump_read_models(&second).await, before);
+    let me = second.get("/api/users/me/", &first.admin_token).await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert_eq!(
+        second
+            .scalar_i64("SELECT count(*) FROM projection.users WHERE username = 'admin'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn dropping_every_read_model_table_and_restarting_rebuilds_them_identically() {
+    let first = spawn_app_with(Arc::new(TestDatabase::new()), LedgerOptions::default(), 0).await;
+    populate(&first).await;
+    let before = dump_read_models(&first).await;
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'projection'",
+    )
+    .fetch_all(&first.ledger.pool)
+    .await
+    .unwrap();
+    assert!(tables.len() >= 7);
+    for table in &tables {
+        sqlx::query(&format!("DROP TABLE projection.{table}"))
+            .execute(&first.ledger.pool)
+            .await
+            .unwrap();
+    }
+
+    let second = first.restart(LedgerOptions::default(), 0).await;
+
+    assert_eq!(dump_read_models(&second).await, before);
+}
+
+#[tokio::test]
+async fn a_rebuild_reproduces_the_read_models_exactly() {
+    let app = spawn_app().await;
+    populate(&app).await;
+    let before = dump_read_models(&app).await;
+
+    let applied = app.ledger.projector.rebuild().await.unwrap();
+
+    assert!(applied > 10);
+    assert_eq!(dump_read_models(&app).await, before);
+}
+
+async fn append_raw(tx: &mut sqlx::PgConnection, aggregate_id: &str) -> i64 {
+    sqlx::query_scalar(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, \
+         payload, metadata) VALUES ('probe', $1, 1, 'Probed', '1', '{}', '{}') RETURNING position",
+    )
+    .bind(aggregate_id)
+    .fetch_one(tx)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_log_reader_never_skips_an_event_that_commits_late_with_a_lower_position() {
+    let app = spawn_app_with(Arc::new(TestDatabase::new()), LedgerOptions::default(), 0).await;
+    let start = app.ledger.projector.checkpoint().await.unwrap();
+    let pool = &app.ledger.pool;
+    let mut slow = pool.begin().await.unwrap();
+    let low = append_raw(&mut slow, "slow").await;
+    let mut fast = pool.begin().await.unwrap();
+    let high = append_raw(&mut fast, "fast").await;
+    fast.commit().await.unwrap();
+    assert!(low < high);
+
+    let visible = log::read_after(pool, start, 100).await.unwrap();
+    assert!(
+        visible.iter().all(|e| e.aggregate_type != "probe"),
+        "nothing may be read past a transaction still in flight"
+    );
+
+    slow.commit().await.unwrap();
+    let visible = log::read_after(pool, start, 100).await.unwrap();
+    let probes: Vec<i64> = visible
+        .iter()
+        .filter(|e| e.aggregate_type == "probe")
+        .map(|e| e.position)
+        .collect();
+    assert_eq!(probes, vec![low, high]);
+    let last = visible.last().unwrap().point();
+    assert!(last > LogPoint::default());
+    assert!(log::read_after(pool, last, 100).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn concurrent_partial_updates_of_one_customer_all_survive() {
+    let app = spawn_app().await;
+    let customer = app.create_customer("Busy Org").await;
+    let path = format!("/api/customers/{}/", customer.uuid());
+
+    let fields = [
+        "email",
+        "phone_number",
+        "postal",
+        "address",
+        "bank_name",
+        "vat_code",
+    ];
+    let values = [
+        "a@example.com",
+        "+372 555",
+        "10111",
+        "Main St 1",
+        "Bank",
+        "EE123",
+    ];
+    let replies = futures::future::join_all(fields.iter().zip(values).map(|(field, value)| {
+        let path = path.clone();
+        let app = &app;
+        async move {
+            app.patch(&path, &app.admin_token, json!({ *field: value }))
+                .await
+        }
+    }))
+    .await;
+
+    for reply in &replies {
+        assert!(
+            reply.status == StatusCode::OK || reply.status == StatusCode::CONFLICT,
+            "{} {}",
+            reply.status,
+            reply.text
+        );
+    }
+    let current = app.get(&path, &app.admin_token).await;
+    for ((field, value), reply) in fields.iter().zip(values).zip(&replies) {
+        if reply.status == StatusCode::OK {
+            assert_eq!(current.body[*field], value, "{field} was lost");
+        }
+    }
+    let updates = app
+        .scalar_i64(&format!(
+            "SELECT count(*) FROM events WHERE aggregate_id = '{}' \
+             AND event_type = 'CustomerUpdated'",
+            customer.uuid()
+        ))
+        .await;
+    let succeeded = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .count() as i64;
+    assert_eq!(updates, succeeded);
+}
+
+#[tokio::test]
+async fn two_servers_starting_on_an_empty_ledger_create_one_admin() {
+    let db = Arc::new(TestDatabase::new());
+    let config = db.config();
+    let server = ledger::config::ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        catch_up_interval_ms: 0,
+        ..Default::default()
+    };
+    let (a, b) = tokio::join!(
+        ledger::server::Application::build(&config, &server, LedgerOptions::default()),
+        ledger::server::Application::build(&config, &server, LedgerOptions::default()),
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+
+    let tokens = [a.admin_token.is_some(), b.admin_token.is_some()];
+    assert_eq!(tokens.iter().filter(|t| **t).count(), 1);
+    let admins: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE aggregate_type = 'user' AND event_type = 'UserCreated'",
+    )
+    .fetch_one(&a.ledger().pool)
+    .await
+    .unwrap();
+    assert_eq!(admins, 1);
+}
