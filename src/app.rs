@@ -102,11 +102,11 @@ impl Ledger {
         ctx: &CommandContext,
     ) -> Result<(), AggregateError<A::Error>> {
         crate::store::commands::execute(A::framework(self), id, command, ctx).await?;
-        if self.options.inline_projection {
-            if let Err(err) = self.project_through::<A>(id).await {
-                // The event is committed; the periodic catch-up will apply it.
-                tracing::error!(error = ?err, aggregate = A::TYPE, id, "inline projection failed");
-            }
+        if self.options.inline_projection
+            && let Err(err) = self.project_through::<A>(id).await
+        {
+            // The event is committed; the periodic catch-up will apply it.
+            tracing::error!(error = ?err, aggregate = A::TYPE, id, "inline projection failed");
         }
         Ok(())
     }
@@ -115,14 +115,13 @@ impl Ledger {
         let point = log::last_point_of(&self.pool, A::TYPE, id)
             .await
             .with_context(|| format!("locating the last event of {} {id}", A::TYPE))?;
-        if let Some(point) = point {
-            if !self
+        if let Some(point) = point
+            && !self
                 .projector
                 .wait_for(point, READ_YOUR_WRITES_TIMEOUT)
                 .await?
-            {
-                tracing::warn!(aggregate = A::TYPE, id, "read models lag behind the log");
-            }
+        {
+            tracing::warn!(aggregate = A::TYPE, id, "read models lag behind the log");
         }
         Ok(())
     }
