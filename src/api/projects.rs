@@ -444,13 +444,15 @@ async fn update(
     let uuid = parse_path_uuid(&raw_uuid, "Project")?;
     let current = fetch_visible(&state, &caller, uuid).await?;
     let ctx = caller.ctx();
+    // As in Waldur's ActionsViewSet: the permission (403) and the validators (400) come
+    // before the body is read.
+    let scopes = [Scope::Project(uuid), Scope::Customer(current.customer_uuid)];
+    require_permission(&state, &caller, "PROJECT.UPDATE", &scopes).await?;
+    require_available(current.customer_blocked, current.customer_archived)?;
     // The customer of a project never changes through an update.
     let input = read_input(&mut form, ctx.now.date_naive(), false);
     form.finish()?;
     let input = input?;
-    let scopes = [Scope::Project(uuid), Scope::Customer(current.customer_uuid)];
-    require_permission(&state, &caller, "PROJECT.UPDATE", &scopes).await?;
-    require_available(current.customer_blocked, current.customer_archived)?;
     if matches!(input.end_date, Some(Some(_))) {
         let customer = [Scope::Customer(current.customer_uuid)];
         require_permission(&state, &caller, "PROJECT.DELETE", &customer).await?;

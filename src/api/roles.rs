@@ -39,6 +39,15 @@ pub fn role_uuid(role: &str) -> Uuid {
     Uuid::new_v5(&ROLE_NAMESPACE, role.as_bytes())
 }
 
+/// A time as DRF renders it: `isoformat()` with `Z`, microseconds only when non-zero.
+fn drf_timestamp(at: DateTime<Utc>) -> String {
+    if at.timestamp_subsec_micros() == 0 {
+        at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    } else {
+        timestamp(at)
+    }
+}
+
 fn grant_uuid(scope_uuid: Uuid, user_uuid: Uuid, role: &str) -> Uuid {
     let key = format!("{}/{}/{}", scope_uuid.simple(), user_uuid.simple(), role);
     Uuid::new_v5(&ROLE_NAMESPACE, key.as_bytes())
@@ -143,7 +152,6 @@ struct TeamRequest {
 
 async fn read_request(
     state: &ApiState,
-    kind: TeamScope,
     body: serde_json::Map<String, Value>,
     now: DateTime<Utc>,
 ) -> Result<TeamRequest, ApiError> {
@@ -212,12 +220,6 @@ async fn read_request(
     };
     form.finish()?;
     let role = role.expect("validated above");
-    if RoleScope::of(&role) != Some(kind.role_scope()) {
-        return Err(ApiError::field(
-            "non_field_errors",
-            "Role is not valid for this scope.",
-        ));
-    }
     Ok(TeamRequest {
         user: user.expect("validated above"),
         role,
@@ -255,7 +257,7 @@ pub async fn mutate(
     let scope_uuid = parse_path_uuid(&raw_uuid, kind.model())?;
     let info = visible_scope(&state, &caller, kind, scope_uuid).await?;
     let ctx = caller.ctx();
-    let request = read_request(&state, kind, body, ctx.now).await?;
+    let request = read_request(&state, body, ctx.now).await?;
     if info.customer_blocked || info.customer_archived {
         return Err(ApiError::field(
             "non_field_errors",
@@ -282,6 +284,13 @@ pub async fn mutate(
                 "User can not manage own role.",
             ));
         }
+    }
+    // Waldur checks the role's scope only when adding, after the permission checks.
+    if action == TeamAction::Add && RoleScope::of(&request.role) != Some(kind.role_scope()) {
+        return Err(ApiError::field(
+            "non_field_errors",
+            "Role is not valid for this scope.",
+        ));
     }
 
     let TeamRequest {
@@ -345,7 +354,7 @@ pub async fn mutate(
             }
         }
     };
-    let expiration = json!({ "expiration_time": expiration_time.map(timestamp) });
+    let expiration = json!({ "expiration_time": expiration_time.map(drf_timestamp) });
     match (action, outcome) {
         (TeamAction::Add, Ok(())) => {
             Ok((StatusCode::CREATED, axum::Json(expiration)).into_response())
@@ -442,8 +451,8 @@ pub async fn list_users(
         .map(|row| {
             let mut item = json!({
                 "uuid": hex(grant_uuid(scope_uuid, row.user_uuid, &row.role)),
-                "created": timestamp(row.created),
-                "expiration_time": row.expiration_time.map(timestamp),
+                "created": drf_timestamp(row.created),
+                "expiration_time": row.expiration_time.map(drf_timestamp),
                 "role_name": row.role,
                 "role_uuid": hex(role_uuid(&row.role)),
                 "user_email": row.email,
@@ -522,8 +531,8 @@ pub async fn user_permissions(
             "user_uuid": hex(row.user_uuid),
             "user_name": row.username,
             "user_slug": row.user_slug,
-            "created": timestamp(row.created),
-            "expiration_time": row.expiration_time.map(timestamp),
+            "created": drf_timestamp(row.created),
+            "expiration_time": row.expiration_time.map(drf_timestamp),
             "role_name": row.role,
             "role_description": "",
             "role_uuid": hex(role_uuid(&row.role)),
