@@ -125,3 +125,12 @@ CREATE TABLE projection.service_providers
     modified             timestamptz NOT NULL,
     last_seq             bigint      NOT NULL
 );
+
+-- Every slug ever given, per kind ('users', 'customers', 'projects'): deleted objects keep
+-- their slugs taken, as Waldur counts soft-deleted rows.
+CREATE TABLE projection.slugs
+(
+    kind text NOT NULL,
+    slug text NOT NULL,
+    PRIMARY KEY (kind, slug)
+);

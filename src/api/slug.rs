@@ -22,21 +22,17 @@ pub fn base(name: &str) -> String {
     slug.chars().take(8).collect()
 }
 
-/// The next free slug for `name` in a read-model table with a `slug` column.
-pub async fn next(pool: &PgPool, table: &str, name: &str) -> sqlx::Result<String> {
+/// The next free slug for `name` among the slugs of `kind` (`users`, `customers`,
+/// `projects`) ever given.
+pub async fn next(pool: &PgPool, kind: &str, name: &str) -> sqlx::Result<String> {
     let base = base(name);
-    let pattern = format!(
-        "{}%",
-        base.replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
-    let existing: Vec<String> = sqlx::query_scalar(&format!(
-        "SELECT slug FROM projection.{table} WHERE slug LIKE $1"
-    ))
-    .bind(pattern)
-    .fetch_all(pool)
-    .await?;
+    let pattern = format!("{}%", crate::api::list::like_escape(&base));
+    let existing: Vec<String> =
+        sqlx::query_scalar("SELECT slug FROM projection.slugs WHERE kind = $1 AND slug LIKE $2")
+            .bind(kind)
+            .bind(pattern)
+            .fetch_all(pool)
+            .await?;
     let highest = existing
         .iter()
         .filter_map(|s| s.rsplit('-').next()?.parse::<u64>().ok())

@@ -310,7 +310,8 @@ impl Customer {
                 expiration_time,
                 at,
             } => {
-                self.roles.check_grant(user_uuid, &role)?;
+                self.roles
+                    .check_grant(user_uuid, &role, expiration_time, at)?;
                 E::CustomerRoleGranted {
                     user_uuid,
                     role,
@@ -324,7 +325,7 @@ impl Customer {
                 expiration_time,
                 at,
             } => {
-                self.roles.check_change(user_uuid, &role)?;
+                self.roles.check_change(user_uuid, &role, at)?;
                 E::CustomerRoleUpdated {
                     user_uuid,
                     role,
@@ -337,7 +338,7 @@ impl Customer {
                 role,
                 at,
             } => {
-                self.roles.check_change(user_uuid, &role)?;
+                self.roles.check_change(user_uuid, &role, at)?;
                 E::CustomerRoleRevoked {
                     user_uuid,
                     role,

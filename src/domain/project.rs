@@ -247,7 +247,8 @@ impl Project {
                 expiration_time,
                 at,
             } => {
-                self.roles.check_grant(user_uuid, &role)?;
+                self.roles
+                    .check_grant(user_uuid, &role, expiration_time, at)?;
                 E::ProjectRoleGranted {
                     user_uuid,
                     role,
@@ -261,7 +262,7 @@ impl Project {
                 expiration_time,
                 at,
             } => {
-                self.roles.check_change(user_uuid, &role)?;
+                self.roles.check_change(user_uuid, &role, at)?;
                 E::ProjectRoleUpdated {
                     user_uuid,
                     role,
@@ -274,7 +275,7 @@ impl Project {
                 role,
                 at,
             } => {
-                self.roles.check_change(user_uuid, &role)?;
+                self.roles.check_change(user_uuid, &role, at)?;
                 E::ProjectRoleRevoked {
                     user_uuid,
                     role,

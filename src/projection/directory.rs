@@ -12,6 +12,16 @@ use crate::domain::service_provider::ServiceProviderEvent;
 use crate::domain::user::UserEvent;
 use crate::store::log::StoredEvent;
 
+/// Records a slug as taken for good.
+async fn take_slug(conn: &mut PgConnection, kind: &str, slug: &str) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO projection.slugs (kind, slug) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+        .bind(kind)
+        .bind(slug)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// The uuid an aggregate id stands for, and the creator named in the event metadata.
 fn ids(event: &StoredEvent) -> anyhow::Result<(Uuid, Option<Uuid>)> {
     let id = Uuid::parse_str(&event.aggregate_id)
@@ -60,6 +70,7 @@ pub async fn apply_user(
             .bind(&slug)
             .execute(&mut *conn)
             .await?;
+            take_slug(conn, "users", &slug).await?;
         }
         UserEvent::UserUpdated {
             profile,
@@ -182,6 +193,7 @@ pub async fn apply_customer(
             bind_customer_details(query, &details)
                 .execute(&mut *conn)
                 .await?;
+            take_slug(conn, "customers", &slug).await?;
         }
         CustomerEvent::CustomerUpdated { details, at } => {
             let assignments: Vec<String> = CUSTOMER_DETAIL_COLUMNS
@@ -365,6 +377,7 @@ pub async fn apply_project(
             bind_project_details(query, &details)
                 .execute(&mut *conn)
                 .await?;
+            take_slug(conn, "projects", &slug).await?;
         }
         ProjectEvent::ProjectUpdated { details, at } => {
             let query = sqlx::query(

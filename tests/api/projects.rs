@@ -559,3 +559,22 @@ async fn an_unknown_ordering_key_is_refused() {
         json!({"o": ["Select a valid choice. colour is not one of the available choices."]})
     );
 }
+
+#[tokio::test]
+async fn a_deleted_project_keeps_its_slug_taken() {
+    let app = spawn_app().await;
+    let customer = app.create_customer("Ref Consumer Org").await;
+    let first = app.create_project(&customer.url(), "Ref Project").await;
+    assert_eq!(first.body["slug"], "ref-proj-1");
+    let deleted = app
+        .delete(
+            &format!("/api/projects/{}/", first.uuid()),
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+
+    let second = app.create_project(&customer.url(), "Ref Project").await;
+
+    assert_eq!(second.body["slug"], "ref-proj-2");
+}

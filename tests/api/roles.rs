@@ -699,6 +699,17 @@ async fn an_expired_grant_no_longer_gives_access() {
         )
         .await;
     assert_eq!(listed.count(), 0);
+
+    let regranted = add_user(
+        &app,
+        &app.admin_token,
+        "projects",
+        &project.uuid(),
+        json!({"user": member.uuid, "role": "PROJECT.MEMBER"}),
+    )
+    .await;
+    assert_eq!(regranted.status, StatusCode::CREATED, "{}", regranted.text);
+    assert_eq!(app.get(&path, &member.token).await.status, StatusCode::OK);
 }
 
 #[tokio::test]
