@@ -20,17 +20,19 @@ impl<S: Send + Sync> FromRequest<S> for Body {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let content_type = req
+        // The whole header is kept for the 415 message: DRF quotes it with its parameters.
+        let header_value = req
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                v.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase()
-            });
+            .map(str::to_string);
+        let content_type = header_value.as_deref().map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge
@@ -45,7 +47,9 @@ impl<S: Send + Sync> FromRequest<S> for Body {
             Some(t) if t == "application/json" || t.ends_with("+json") => parse_json(&bytes),
             Some("application/x-www-form-urlencoded") => Ok(parse_form(&bytes)),
             None => parse_json(&bytes),
-            Some(other) => Err(ApiError::UnsupportedMediaType(other.to_string())),
+            Some(_) => Err(ApiError::UnsupportedMediaType(
+                header_value.unwrap_or_default(),
+            )),
         }
     }
 }

@@ -572,6 +572,12 @@ async fn update(
     let (changes, flags) = read_details(&mut form, &caller);
     form.finish()?;
     require_permission(&state, &caller, "CUSTOMER.UPDATE", &[Scope::Customer(uuid)]).await?;
+    // Waldur refuses any update of a blocked or archived customer; staff may clear the flag
+    // (and change details in the same request), nothing else gets through.
+    require_available(
+        current.blocked && flags.blocked != Some(false),
+        current.archived && flags.archived != Some(false),
+    )?;
     let ctx = caller.ctx();
     let id = hex(uuid);
     let mut commands = Vec::new();
@@ -601,6 +607,17 @@ async fn update(
     Ok(Json(item).into_response())
 }
 
+/// 400 for a customer that is (and stays) blocked or archived; blocked is reported first.
+fn require_available(blocked: bool, archived: bool) -> Result<(), ApiError> {
+    if blocked {
+        Err(CustomerError::Blocked.into_api())
+    } else if archived {
+        Err(CustomerError::Archived.into_api())
+    } else {
+        Ok(())
+    }
+}
+
 async fn destroy(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -609,6 +626,7 @@ async fn destroy(
     let uuid = parse_path_uuid(&raw_uuid, "Customer")?;
     let current = fetch_visible(&state, &caller, uuid).await?;
     require_permission(&state, &caller, "CUSTOMER.DELETE", &[Scope::Customer(uuid)]).await?;
+    require_available(current.blocked, current.archived)?;
     if current.projects_count > 0 {
         return Err(ApiError::Conflict(
             "Cannot delete organization with existing projects".to_string(),

@@ -211,14 +211,17 @@ fn link_header(
         if page > 1 {
             pairs.push(("page".to_string(), page.to_string()));
         }
-        pairs.sort();
+        // Python's `urlencode(sorted(query.items()), doseq=True)`: sorted by key only, the
+        // values of a repeated key keep their order.
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
         let mut url = links.absolute(path);
         if !pairs.is_empty() {
-            let query = url::form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(pairs)
-                .finish();
+            let query: Vec<String> = pairs
+                .iter()
+                .map(|(k, v)| format!("{}={}", quote_plus(k), quote_plus(v)))
+                .collect();
             url.push('?');
-            url.push_str(&query);
+            url.push_str(&query.join("&"));
         }
         url
     };
@@ -231,6 +234,22 @@ fn link_header(
     }
     parts.push(format!("<{}>; rel=\"last\"", url_for(last)));
     parts.join(", ")
+}
+
+/// Python's `urllib.parse.quote_plus`: only `A-Za-z0-9_.-~` stay as they are, a space
+/// becomes `+`, every other byte is `%XX`.
+fn quote_plus(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => {
+                out.push(byte as char)
+            }
+            b' ' => out.push('+'),
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -294,6 +313,20 @@ mod tests {
              <http://h/api/x/?page_size=2>; rel=\"prev\", \
              <http://h/api/x/?page=3&page_size=2>; rel=\"next\", \
              <http://h/api/x/?page=3&page_size=2>; rel=\"last\""
+        );
+    }
+
+    #[test]
+    fn links_keep_the_order_of_repeated_keys_and_quote_like_python() {
+        let links = Links::new("http://h");
+        let p = params("page=2&field=uuid&field=name&name=a~b*c%20d%2F");
+        let paging = Paging::from_params(&p).unwrap();
+        let header = link_header(&links, "/x/", &p, paging, 25);
+        assert!(
+            header.starts_with(
+                "<http://h/x/?field=uuid&field=name&name=a~b%2Ac+d%2F>; rel=\"first\""
+            ),
+            "{header}"
         );
     }
 

@@ -348,10 +348,26 @@ async fn retrieve(
     Ok(Json(select_fields(item, &params)))
 }
 
-/// Reads the profile fields present in the body into `changes` (validated values).
+/// Reads `email` into `changes`; on create it is required and may not be blank
+/// (Waldur declares it `serializers.EmailField()`).
+fn read_email(form: &mut Form, changes: &mut Map<String, Value>, required: bool) {
+    let value = if required {
+        form.required_str("email", 320)
+    } else {
+        form.optional_str("email", 320)
+    };
+    if let Some(value) = value {
+        if !value.is_empty() && !crate::api::customers::valid_email(&value) {
+            form.error("email", "Enter a valid email address.");
+            return;
+        }
+        changes.insert("email".to_string(), Value::String(value));
+    }
+}
+
+/// Reads the profile fields other than `email` present in the body into `changes`.
 fn read_profile(form: &mut Form, changes: &mut Map<String, Value>) {
     for (field, max_len) in [
-        ("email", 320),
         ("first_name", 100),
         ("last_name", 100),
         ("organization", 255),
@@ -360,11 +376,6 @@ fn read_profile(form: &mut Form, changes: &mut Map<String, Value>) {
         ("description", 2000),
     ] {
         if let Some(value) = form.optional_str(field, max_len) {
-            if field == "email" && !value.is_empty() && !crate::api::customers::valid_email(&value)
-            {
-                form.error(field, "Enter a valid email address.");
-                continue;
-            }
             changes.insert(field.to_string(), Value::String(value));
         }
     }
@@ -390,10 +401,8 @@ async fn create(
             form.error("username", "Enter a valid username.");
         }
     }
-    if !form.is_present("email") {
-        form.error("email", crate::api::form::REQUIRED);
-    }
     let mut changes = Map::new();
+    read_email(&mut form, &mut changes, true);
     read_profile(&mut form, &mut changes);
     let is_staff = form.bool("is_staff").unwrap_or(false);
     let is_support = form.bool("is_support").unwrap_or(false);
@@ -446,6 +455,7 @@ async fn update(
     }
     let mut form = Form::partial(body);
     let mut changes = Map::new();
+    read_email(&mut form, &mut changes, false);
     read_profile(&mut form, &mut changes);
     // Only staff change the flags; for others they are read-only and ignored.
     let flags = if caller.is_staff {
