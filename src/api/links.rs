@@ -67,12 +67,30 @@ pub fn hex(uuid: Uuid) -> String {
     uuid.simple().to_string()
 }
 
-/// A timestamp as DRF renders it: ISO-8601 with microseconds and `Z`.
+/// A timestamp as DRF renders it: `isoformat()` with `Z`, with microseconds only when they
+/// are not zero.
 pub fn timestamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+    if at.timestamp_subsec_micros() == 0 {
+        at.to_rfc3339_opts(SecondsFormat::Secs, true)
+    } else {
+        at.to_rfc3339_opts(SecondsFormat::Micros, true)
+    }
 }
 
 /// A uuid path segment, hex or dashed; anything else is a 404 for `model`.
 pub fn parse_path_uuid(raw: &str, model: &'static str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError::NotFound(model))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_show_microseconds_only_when_there_are_some() {
+        let whole: DateTime<Utc> = "2099-01-01T00:00:00Z".parse().unwrap();
+        let fraction: DateTime<Utc> = "2026-11-22T04:56:24.410815Z".parse().unwrap();
+        assert_eq!(timestamp(whole), "2099-01-01T00:00:00Z");
+        assert_eq!(timestamp(fraction), "2026-11-22T04:56:24.410815Z");
+    }
 }

@@ -252,95 +252,6 @@ fn quote_plus(text: &str) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn params(q: &str) -> QueryParams {
-        QueryParams::parse(Some(q))
-    }
-
-    #[test]
-    fn page_size_defaults_to_ten_and_is_clamped_to_three_hundred() {
-        assert_eq!(Paging::from_params(&params("")).unwrap().page_size, 10);
-        assert_eq!(
-            Paging::from_params(&params("page_size=5000"))
-                .unwrap()
-                .page_size,
-            300
-        );
-        assert_eq!(
-            Paging::from_params(&params("page_size=abc"))
-                .unwrap()
-                .page_size,
-            10
-        );
-    }
-
-    #[test]
-    fn a_bad_page_is_refused() {
-        assert!(Paging::from_params(&params("page=0")).is_err());
-        assert!(Paging::from_params(&params("page=x")).is_err());
-        let paging = Paging::from_params(&params("page=3")).unwrap();
-        assert!(paging.resolve(20).is_err());
-        assert!(paging.resolve(21).is_ok());
-        assert!(Paging::from_params(&params("")).unwrap().resolve(0).is_ok());
-    }
-
-    #[test]
-    fn ordering_accepts_declared_keys_only() {
-        let keys = [OrderKey {
-            name: "name",
-            sql: "c.name",
-        }];
-        assert_eq!(
-            order_by(&params("o=-name"), &keys, "c.created", "c.uuid").unwrap(),
-            "c.name DESC, c.uuid"
-        );
-        assert!(order_by(&params("o=secret"), &keys, "c.created", "c.uuid").is_err());
-    }
-
-    #[test]
-    fn links_sort_the_query_and_drop_page_one() {
-        let links = Links::new("http://h");
-        let p = params("page_size=2&page=2");
-        let paging = Paging::from_params(&p).unwrap();
-        let header = link_header(&links, "/api/x/", &p, paging, 5);
-        assert_eq!(
-            header,
-            "<http://h/api/x/?page_size=2>; rel=\"first\", \
-             <http://h/api/x/?page_size=2>; rel=\"prev\", \
-             <http://h/api/x/?page=3&page_size=2>; rel=\"next\", \
-             <http://h/api/x/?page=3&page_size=2>; rel=\"last\""
-        );
-    }
-
-    #[test]
-    fn links_keep_the_order_of_repeated_keys_and_quote_like_python() {
-        let links = Links::new("http://h");
-        let p = params("page=2&field=uuid&field=name&name=a~b*c%20d%2F");
-        let paging = Paging::from_params(&p).unwrap();
-        let header = link_header(&links, "/x/", &p, paging, 25);
-        assert!(
-            header.starts_with(
-                "<http://h/x/?field=uuid&field=name&name=a~b%2Ac+d%2F>; rel=\"first\""
-            ),
-            "{header}"
-        );
-    }
-
-    #[test]
-    fn field_selection_keeps_known_fields_only() {
-        let item = json!({"uuid": "u", "name": "n", "url": "x"});
-        assert_eq!(
-            select_fields(item.clone(), &params("field=uuid&field=nope")),
-            json!({"uuid": "u"})
-        );
-        assert_eq!(select_fields(item.clone(), &params("field=nope")), item);
-    }
-}
-
 /// Counts the matching rows, checks the page and fetches it. `filters` pushes the
 /// `WHERE` clause (visibility and filters) after `FROM {from}`.
 pub async fn fetch_page<T>(
@@ -457,5 +368,94 @@ pub fn push_with_caller(
         if parts.peek().is_some() {
             qb.push_bind(value);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn params(q: &str) -> QueryParams {
+        QueryParams::parse(Some(q))
+    }
+
+    #[test]
+    fn page_size_defaults_to_ten_and_is_clamped_to_three_hundred() {
+        assert_eq!(Paging::from_params(&params("")).unwrap().page_size, 10);
+        assert_eq!(
+            Paging::from_params(&params("page_size=5000"))
+                .unwrap()
+                .page_size,
+            300
+        );
+        assert_eq!(
+            Paging::from_params(&params("page_size=abc"))
+                .unwrap()
+                .page_size,
+            10
+        );
+    }
+
+    #[test]
+    fn a_bad_page_is_refused() {
+        assert!(Paging::from_params(&params("page=0")).is_err());
+        assert!(Paging::from_params(&params("page=x")).is_err());
+        let paging = Paging::from_params(&params("page=3")).unwrap();
+        assert!(paging.resolve(20).is_err());
+        assert!(paging.resolve(21).is_ok());
+        assert!(Paging::from_params(&params("")).unwrap().resolve(0).is_ok());
+    }
+
+    #[test]
+    fn ordering_accepts_declared_keys_only() {
+        let keys = [OrderKey {
+            name: "name",
+            sql: "c.name",
+        }];
+        assert_eq!(
+            order_by(&params("o=-name"), &keys, "c.created", "c.uuid").unwrap(),
+            "c.name DESC, c.uuid"
+        );
+        assert!(order_by(&params("o=secret"), &keys, "c.created", "c.uuid").is_err());
+    }
+
+    #[test]
+    fn links_sort_the_query_and_drop_page_one() {
+        let links = Links::new("http://h");
+        let p = params("page_size=2&page=2");
+        let paging = Paging::from_params(&p).unwrap();
+        let header = link_header(&links, "/api/x/", &p, paging, 5);
+        assert_eq!(
+            header,
+            "<http://h/api/x/?page_size=2>; rel=\"first\", \
+             <http://h/api/x/?page_size=2>; rel=\"prev\", \
+             <http://h/api/x/?page=3&page_size=2>; rel=\"next\", \
+             <http://h/api/x/?page=3&page_size=2>; rel=\"last\""
+        );
+    }
+
+    #[test]
+    fn links_keep_the_order_of_repeated_keys_and_quote_like_python() {
+        let links = Links::new("http://h");
+        let p = params("page=2&field=uuid&field=name&name=a~b*c%20d%2F");
+        let paging = Paging::from_params(&p).unwrap();
+        let header = link_header(&links, "/x/", &p, paging, 25);
+        assert!(
+            header.starts_with(
+                "<http://h/x/?field=uuid&field=name&name=a~b%2Ac+d%2F>; rel=\"first\""
+            ),
+            "{header}"
+        );
+    }
+
+    #[test]
+    fn field_selection_keeps_known_fields_only() {
+        let item = json!({"uuid": "u", "name": "n", "url": "x"});
+        assert_eq!(
+            select_fields(item.clone(), &params("field=uuid&field=nope")),
+            json!({"uuid": "u"})
+        );
+        assert_eq!(select_fields(item.clone(), &params("field=nope")), item);
     }
 }

@@ -314,13 +314,14 @@ fn read_input(form: &mut Form, today: NaiveDate, creating: bool) -> Result<Proje
     let end_date = form.nullable_date("end_date");
     let mut nested = Map::new();
     for (field, value) in [("start_date", start_date), ("end_date", end_date)] {
-        if let Some(Some(date)) = value {
-            if date < today && (creating || field == "end_date") {
-                nested.insert(
-                    field.to_string(),
-                    json!({ field: "Cannot be earlier than the current date." }),
-                );
-            }
+        if let Some(Some(date)) = value
+            && date < today
+            && (creating || field == "end_date")
+        {
+            nested.insert(
+                field.to_string(),
+                json!({ field: "Cannot be earlier than the current date." }),
+            );
         }
     }
     if let Some(start) = start_date {
@@ -363,10 +364,10 @@ async fn create(
     let ctx = caller.ctx();
     let mut form = Form::new(body);
     let customer = form.hyperlink("customer", "customers", true);
-    if let Some(uuid) = customer {
-        if !crate::api::customers::is_visible(&state, &caller, uuid).await? {
-            form.error("customer", "Invalid hyperlink - Object does not exist.");
-        }
+    if let Some(uuid) = customer
+        && !crate::api::customers::is_visible(&state, &caller, uuid).await?
+    {
+        form.error("customer", "Invalid hyperlink - Object does not exist.");
     }
     let input = read_input(&mut form, ctx.now.date_naive(), true);
     form.finish()?;
@@ -465,19 +466,19 @@ async fn update(
         };
         state.ledger.execute::<Project>(&id, command, &ctx).await?;
     }
-    if let Some(end_date) = input.end_date {
-        if end_date != current.end_date {
-            let requested_by = match end_date {
-                Some(_) => Some(caller.uuid),
-                None => current.end_date_requested_by,
-            };
-            let command = ProjectCommand::SetEndDate {
-                end_date,
-                requested_by,
-                at: ctx.now,
-            };
-            state.ledger.execute::<Project>(&id, command, &ctx).await?;
-        }
+    if let Some(end_date) = input.end_date
+        && end_date != current.end_date
+    {
+        let requested_by = match end_date {
+            Some(_) => Some(caller.uuid),
+            None => current.end_date_requested_by,
+        };
+        let command = ProjectCommand::SetEndDate {
+            end_date,
+            requested_by,
+            at: ctx.now,
+        };
+        state.ledger.execute::<Project>(&id, command, &ctx).await?;
     }
     let row = fetch_visible(&state, &caller, uuid).await?;
     Ok(Json(render(&row, &links)).into_response())

@@ -39,15 +39,6 @@ pub fn role_uuid(role: &str) -> Uuid {
     Uuid::new_v5(&ROLE_NAMESPACE, role.as_bytes())
 }
 
-/// A time as DRF renders it: `isoformat()` with `Z`, microseconds only when non-zero.
-fn drf_timestamp(at: DateTime<Utc>) -> String {
-    if at.timestamp_subsec_micros() == 0 {
-        at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-    } else {
-        timestamp(at)
-    }
-}
-
 fn grant_uuid(scope_uuid: Uuid, user_uuid: Uuid, role: &str) -> Uuid {
     let key = format!("{}/{}/{}", scope_uuid.simple(), user_uuid.simple(), role);
     Uuid::new_v5(&ROLE_NAMESPACE, key.as_bytes())
@@ -354,7 +345,7 @@ pub async fn mutate(
             }
         }
     };
-    let expiration = json!({ "expiration_time": expiration_time.map(drf_timestamp) });
+    let expiration = json!({ "expiration_time": expiration_time.map(timestamp) });
     match (action, outcome) {
         (TeamAction::Add, Ok(())) => {
             Ok((StatusCode::CREATED, axum::Json(expiration)).into_response())
@@ -451,8 +442,8 @@ pub async fn list_users(
         .map(|row| {
             let mut item = json!({
                 "uuid": hex(grant_uuid(scope_uuid, row.user_uuid, &row.role)),
-                "created": drf_timestamp(row.created),
-                "expiration_time": row.expiration_time.map(drf_timestamp),
+                "created": timestamp(row.created),
+                "expiration_time": row.expiration_time.map(timestamp),
                 "role_name": row.role,
                 "role_uuid": hex(role_uuid(&row.role)),
                 "user_email": row.email,
@@ -531,8 +522,8 @@ pub async fn user_permissions(
             "user_uuid": hex(row.user_uuid),
             "user_name": row.username,
             "user_slug": row.user_slug,
-            "created": drf_timestamp(row.created),
-            "expiration_time": row.expiration_time.map(drf_timestamp),
+            "created": timestamp(row.created),
+            "expiration_time": row.expiration_time.map(timestamp),
             "role_name": row.role,
             "role_description": "",
             "role_uuid": hex(role_uuid(&row.role)),

@@ -396,24 +396,23 @@ async fn create(
     crate::api::access::require_staff(&caller)?;
     let mut form = Form::new(body);
     let username = form.required_str("username", 128);
-    if let Some(name) = &username {
-        if !valid_username(name) {
-            form.error("username", "Enter a valid username.");
-        }
+    if let Some(name) = &username
+        && !valid_username(name)
+    {
+        form.error("username", "Enter a valid username.");
     }
     let mut changes = Map::new();
     read_email(&mut form, &mut changes, true);
     read_profile(&mut form, &mut changes);
     let is_staff = form.bool("is_staff").unwrap_or(false);
     let is_support = form.bool("is_support").unwrap_or(false);
-    if let Some(name) = &username {
-        if !form.has_error("username")
-            && directory::find_user(&state.ledger.pool, name)
-                .await?
-                .is_some()
-        {
-            form.error("username", "user with this username already exists.");
-        }
+    if let Some(name) = &username
+        && !form.has_error("username")
+        && directory::find_user(&state.ledger.pool, name)
+            .await?
+            .is_some()
+    {
+        form.error("username", "user with this username already exists.");
     }
     form.finish()?;
     let username = username.expect("validated above");

@@ -107,7 +107,6 @@ impl Reply {
 #[derive(Debug, Clone)]
 pub struct TestUser {
     pub uuid: String,
-    pub username: String,
     pub token: String,
 }
 
@@ -250,7 +249,6 @@ impl TestApp {
             .expect("user created");
         TestUser {
             uuid: uuid.simple().to_string(),
-            username: username.to_string(),
             token,
         }
     }

@@ -358,7 +358,6 @@ async fn a_plain_user_lists_only_themselves_and_non_staff_colleagues() {
     assert_eq!(staffer.status, StatusCode::CREATED, "{}", staffer.text);
     let staffer = crate::helpers::TestUser {
         uuid: staffer.uuid(),
-        username: "staffer".into(),
         token: String::new(),
     };
     let acme = app.create_customer("Acme").await;

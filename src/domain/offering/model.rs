@@ -1,0 +1,285 @@
+//! The parts an offering is made of: its state, details, components, plans, endpoints and
+//! partitions. Plain values; the rules live in the aggregate.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+/// Offering states with their API names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum OfferingState {
+    #[default]
+    Draft,
+    Active,
+    Paused,
+    Archived,
+    Unavailable,
+}
+
+impl OfferingState {
+    pub const ALL: [OfferingState; 5] = [
+        OfferingState::Draft,
+        OfferingState::Active,
+        OfferingState::Paused,
+        OfferingState::Archived,
+        OfferingState::Unavailable,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OfferingState::Draft => "Draft",
+            OfferingState::Active => "Active",
+            OfferingState::Paused => "Paused",
+            OfferingState::Archived => "Archived",
+            OfferingState::Unavailable => "Unavailable",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// How a component is billed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BillingType {
+    #[default]
+    Fixed,
+    Usage,
+    Limit,
+    /// One-time, on creation.
+    One,
+    /// One-time, on plan switch.
+    Few,
+}
+
+impl BillingType {
+    pub const ALL: [BillingType; 5] = [
+        BillingType::Fixed,
+        BillingType::Usage,
+        BillingType::Limit,
+        BillingType::One,
+        BillingType::Few,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BillingType::Fixed => "fixed",
+            BillingType::Usage => "usage",
+            BillingType::Limit => "limit",
+            BillingType::One => "one",
+            BillingType::Few => "few",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// The period a limit component's amount applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LimitPeriod {
+    Month,
+    Quarterly,
+    Annual,
+    Total,
+}
+
+impl LimitPeriod {
+    pub const ALL: [LimitPeriod; 4] = [
+        LimitPeriod::Month,
+        LimitPeriod::Quarterly,
+        LimitPeriod::Annual,
+        LimitPeriod::Total,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LimitPeriod::Month => "month",
+            LimitPeriod::Quarterly => "quarterly",
+            LimitPeriod::Annual => "annual",
+            LimitPeriod::Total => "total",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// The billing unit of a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanUnit {
+    Month,
+    HalfMonth,
+    #[default]
+    Day,
+    Hour,
+    Quantity,
+}
+
+impl PlanUnit {
+    pub const ALL: [PlanUnit; 5] = [
+        PlanUnit::Month,
+        PlanUnit::HalfMonth,
+        PlanUnit::Day,
+        PlanUnit::Hour,
+        PlanUnit::Quantity,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanUnit::Month => "month",
+            PlanUnit::HalfMonth => "half_month",
+            PlanUnit::Day => "day",
+            PlanUnit::Hour => "hour",
+            PlanUnit::Quantity => "quantity",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// The descriptive, freely editable part of an offering.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OfferingDetails {
+    pub name: String,
+    pub description: String,
+    pub full_description: String,
+    pub terms_of_service: String,
+    pub terms_of_service_link: String,
+    pub privacy_policy_link: String,
+    pub vendor_details: String,
+    pub getting_started: String,
+    pub integration_guide: String,
+    pub access_url: String,
+    pub native_name: String,
+    pub native_description: String,
+    pub country: String,
+    pub backend_id: String,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub shared: bool,
+    pub billable: bool,
+    pub datacite_doi: String,
+}
+
+/// Structured settings of an offering, kept as the JSON the API exchanges.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OfferingSettings {
+    pub attributes: Map<String, Value>,
+    pub options: Value,
+    pub resource_options: Value,
+    pub plugin_options: Map<String, Value>,
+    pub secret_options: Map<String, Value>,
+    pub service_attributes: Map<String, Value>,
+    pub backend_id_rules: Map<String, Value>,
+}
+
+impl Default for OfferingSettings {
+    fn default() -> Self {
+        let empty_options = serde_json::json!({"options": {}, "order": []});
+        Self {
+            attributes: Map::new(),
+            options: empty_options.clone(),
+            resource_options: empty_options,
+            plugin_options: Map::new(),
+            secret_options: Map::new(),
+            service_attributes: Map::new(),
+            backend_id_rules: Map::new(),
+        }
+    }
+}
+
+/// A measured or priced part of an offering (cpu hours, storage GB, a licence…).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Component {
+    pub uuid: Uuid,
+    #[serde(rename = "type")]
+    pub component_type: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub billing_type: BillingType,
+    #[serde(default)]
+    pub measured_unit: String,
+    #[serde(default)]
+    pub limit_period: Option<LimitPeriod>,
+    #[serde(default)]
+    pub limit_amount: Option<i64>,
+    #[serde(default)]
+    pub article_code: String,
+    #[serde(default)]
+    pub min_value: Option<i64>,
+    #[serde(default)]
+    pub max_value: Option<i64>,
+    #[serde(default)]
+    pub max_available_limit: Option<i64>,
+    #[serde(default)]
+    pub is_boolean: bool,
+    #[serde(default)]
+    pub default_limit: Option<i64>,
+    #[serde(default)]
+    pub factor: Option<i64>,
+    #[serde(default)]
+    pub is_builtin: bool,
+    #[serde(default)]
+    pub backend_id: String,
+}
+
+/// A price list: a base price per unit plus a price (and quota) per component.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub uuid: Uuid,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub article_code: String,
+    #[serde(default)]
+    pub max_amount: Option<i64>,
+    #[serde(default)]
+    pub archived: bool,
+    pub unit_price: Decimal,
+    pub unit: PlanUnit,
+    #[serde(default)]
+    pub backend_id: String,
+    /// Price per component type.
+    #[serde(default)]
+    pub prices: BTreeMap<String, Decimal>,
+    /// Prices that take effect later, for plans that already have resources.
+    #[serde(default)]
+    pub future_prices: BTreeMap<String, Decimal>,
+    /// Amount per component type (fixed components).
+    #[serde(default)]
+    pub quotas: BTreeMap<String, i64>,
+}
+
+/// A named URL of an offering.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub uuid: Uuid,
+    pub name: String,
+    pub url: String,
+}
+
+/// A SLURM partition an offering provides, with its scheduling limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Partition {
+    pub uuid: Uuid,
+    pub partition_name: String,
+    /// The remaining partition settings as the API exchanges them.
+    #[serde(default)]
+    pub settings: Map<String, Value>,
+}
