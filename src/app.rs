@@ -11,6 +11,7 @@ use sqlx::PgPool;
 
 use crate::domain::category::Category;
 use crate::domain::customer::Customer;
+use crate::domain::offering::Offering;
 use crate::domain::project::Project;
 use crate::domain::service_provider::ServiceProvider;
 use crate::domain::user::User;
@@ -50,6 +51,7 @@ pub struct Ledger {
     projects: PostgresCqrs<Project>,
     categories: PostgresCqrs<Category>,
     service_providers: PostgresCqrs<ServiceProvider>,
+    offerings: PostgresCqrs<Offering>,
 }
 
 /// An aggregate the ledger can run commands on.
@@ -74,6 +76,7 @@ routed!(
     Project => projects,
     Category => categories,
     ServiceProvider => service_providers,
+    Offering => offerings,
 );
 
 impl Ledger {
@@ -89,6 +92,7 @@ impl Ledger {
             projects: postgres_cqrs(pool.clone(), vec![], ()),
             categories: postgres_cqrs(pool.clone(), vec![], ()),
             service_providers: postgres_cqrs(pool.clone(), vec![], ()),
+            offerings: postgres_cqrs(pool.clone(), vec![], ()),
             pool,
         })
     }

@@ -55,6 +55,14 @@ pub struct ServerConfig {
     #[arg(long = "permissions-file", env = "LEDGER_PERMISSIONS_FILE")]
     pub permissions_file: Option<PathBuf>,
 
+    /// Let service providers (not only staff) activate, pause, archive and delete their own
+    /// offerings.
+    #[arg(
+        long = "allow-provider-offering-management",
+        env = "LEDGER_ALLOW_PROVIDER_OFFERING_MANAGEMENT"
+    )]
+    pub allow_provider_offering_management: bool,
+
     /// How often (milliseconds) the background projector polls the event log; 0 turns the
     /// periodic catch-up off.
     #[arg(
@@ -71,6 +79,7 @@ impl Default for ServerConfig {
             listen: "127.0.0.1:8080".parse().expect("valid default address"),
             public_url: None,
             permissions_file: None,
+            allow_provider_offering_management: false,
             catch_up_interval_ms: 1000,
         }
     }

@@ -55,6 +55,7 @@ impl Application {
             ledger: Arc::clone(&ledger),
             public_url: server.public_url.clone(),
             listen: address,
+            allow_provider_offering_management: server.allow_provider_offering_management,
         });
         Ok(Self {
             listener,

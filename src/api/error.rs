@@ -20,9 +20,15 @@ pub enum ApiError {
     /// 403.
     #[error("permission denied")]
     PermissionDenied,
+    /// 403 with a specific explanation.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     /// 404 for an object the user cannot see or that does not exist.
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// 404 with a body of another shape (`{"error": …}` in some Waldur actions).
+    #[error("not found: {0}")]
+    NotFoundBody(Value),
     /// 404 for anything else not found (bad page, unknown route).
     #[error("not found: {0}")]
     NotFoundDetail(String),
@@ -86,6 +92,7 @@ impl ApiError {
                 StatusCode::FORBIDDEN,
                 json!({"detail": "You do not have permission to perform this action."}),
             ),
+            ApiError::Forbidden(detail) => (StatusCode::FORBIDDEN, json!({ "detail": detail })),
             ApiError::NotFound(model) => (
                 StatusCode::NOT_FOUND,
                 json!({ "detail": format!("No {model} matches the given query.") }),
@@ -93,6 +100,7 @@ impl ApiError {
             ApiError::NotFoundDetail(detail) => {
                 (StatusCode::NOT_FOUND, json!({ "detail": detail }))
             }
+            ApiError::NotFoundBody(body) => (StatusCode::NOT_FOUND, body.clone()),
             ApiError::Fields(errors) => (StatusCode::BAD_REQUEST, json!(errors)),
             ApiError::Invalid(messages) => (StatusCode::BAD_REQUEST, json!(messages)),
             ApiError::InvalidBody(body) => (StatusCode::BAD_REQUEST, body.clone()),

@@ -16,6 +16,8 @@ pub const NOT_BLANK: &str = "This field may not be blank.";
 pub struct Form {
     data: Map<String, Value>,
     errors: FieldErrors,
+    /// Errors that are not a list of messages (nested bodies, per-item lists).
+    nested: Map<String, Value>,
     /// PATCH: absent fields are left alone, so nothing is required.
     partial: bool,
 }
@@ -25,6 +27,7 @@ impl Form {
         Self {
             data,
             errors: FieldErrors::new(),
+            nested: Map::new(),
             partial: false,
         }
     }
@@ -44,8 +47,13 @@ impl Form {
             .push(message.into());
     }
 
+    /// Records a structured error (a nested body's errors) against a field.
+    pub fn error_value(&mut self, field: &str, value: Value) {
+        self.nested.insert(field.to_string(), value);
+    }
+
     pub fn has_error(&self, field: &str) -> bool {
-        self.errors.contains_key(field)
+        self.errors.contains_key(field) || self.nested.contains_key(field)
     }
 
     pub fn is_present(&self, field: &str) -> bool {
@@ -252,12 +260,32 @@ impl Form {
         }
     }
 
+    /// The errors found so far as one JSON object, if any (for nested bodies).
+    pub fn into_error_value(self) -> Option<Value> {
+        if self.errors.is_empty() && self.nested.is_empty() {
+            return None;
+        }
+        let mut all: Map<String, Value> = self
+            .errors
+            .into_iter()
+            .map(|(field, messages)| (field, Value::from(messages)))
+            .collect();
+        all.extend(self.nested);
+        Some(Value::Object(all))
+    }
+
     /// Ends validation: `Err` with every field error found, if any.
     pub fn finish(self) -> Result<(), ApiError> {
-        if self.errors.is_empty() {
-            Ok(())
+        if self.nested.is_empty() {
+            if self.errors.is_empty() {
+                Ok(())
+            } else {
+                Err(ApiError::Fields(self.errors))
+            }
         } else {
-            Err(ApiError::Fields(self.errors))
+            Err(ApiError::InvalidBody(
+                self.into_error_value().expect("errors were recorded"),
+            ))
         }
     }
 }

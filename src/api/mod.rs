@@ -17,6 +17,7 @@ pub mod slug;
 
 mod categories;
 mod customers;
+mod offerings;
 mod projects;
 mod roles;
 mod service_providers;
@@ -44,6 +45,9 @@ pub struct ApiState {
     pub public_url: Option<String>,
     /// The address the server listens on (last resort for hyperlinks).
     pub listen: SocketAddr,
+    /// Whether providers (not only staff) may activate, pause, archive and delete their
+    /// offerings (Waldur's `ALLOW_SERVICE_PROVIDER_OFFERING_MANAGEMENT`).
+    pub allow_provider_offering_management: bool,
 }
 
 /// The whole API.
@@ -55,6 +59,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .merge(projects::router())
         .merge(categories::router())
         .merge(service_providers::router())
+        .merge(offerings::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -4,6 +4,7 @@
 
 pub mod category;
 pub mod customer;
+pub mod offering;
 pub mod project;
 pub mod roles;
 pub mod service_provider;

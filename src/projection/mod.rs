@@ -9,6 +9,7 @@
 //! catch-up that converges after a crash between an event commit and its view update.
 
 mod directory;
+mod offerings;
 
 use std::time::{Duration, Instant};
 
@@ -17,15 +18,21 @@ use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::Mutex;
 
-use crate::domain::{category, customer, project, service_provider, user, username};
+use crate::domain::{category, customer, offering, project, service_provider, user, username};
 use crate::store::log::{self, LogPoint, StoredEvent};
 use cqrs_es::Aggregate;
 
 /// The SQL of every read model, in the order it is applied.
-const PROJECTION_SQL: &[(&str, &str)] = &[(
-    "directory.sql",
-    include_str!("../../projections/directory.sql"),
-)];
+const PROJECTION_SQL: &[(&str, &str)] = &[
+    (
+        "directory.sql",
+        include_str!("../../projections/directory.sql"),
+    ),
+    (
+        "offerings.sql",
+        include_str!("../../projections/offerings.sql"),
+    ),
+];
 
 /// The checkpoint row of the main projector.
 const CHECKPOINT: &str = "main";
@@ -242,6 +249,9 @@ async fn apply(conn: &mut PgConnection, event: &StoredEvent) -> anyhow::Result<(
         service_provider::ServiceProvider::TYPE => {
             let decoded = decode::<service_provider::ServiceProvider>(event)?;
             directory::apply_service_provider(conn, event, decoded).await
+        }
+        offering::Offering::TYPE => {
+            offerings::apply_offering(conn, event, decode::<offering::Offering>(event)?).await
         }
         // Username claims only guard uniqueness; the users table carries the name.
         username::Username::TYPE => Ok(()),

@@ -318,6 +318,49 @@ impl TestApp {
         reply
     }
 
+    /// Staff creates a customer and registers it as a service provider.
+    pub async fn create_provider(&self, name: &str) -> Reply {
+        let customer = self.create_customer(name).await;
+        let reply = self
+            .post(
+                "/api/marketplace-service-providers/",
+                &self.admin_token,
+                json!({ "customer": customer.url() }),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        customer
+    }
+
+    /// Staff creates an offering of `offering_type` for the provider customer, merging
+    /// `extra` into the body (components, plans…).
+    pub async fn create_offering(
+        &self,
+        customer_url: &str,
+        category_url: &str,
+        offering_type: &str,
+        extra: Value,
+    ) -> Reply {
+        let mut body = json!({
+            "name": format!("{offering_type} offering"),
+            "category": category_url,
+            "customer": customer_url,
+            "type": offering_type,
+        });
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            body.extend(extra.clone());
+        }
+        let reply = self
+            .post(
+                "/api/marketplace-provider-offerings/",
+                &self.admin_token,
+                body,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        reply
+    }
+
     /// A single value from the database.
     pub async fn scalar_i64(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sql)

@@ -17,5 +17,13 @@ mod catalog;
 mod lists;
 // Malformed and hostile input is answered with 4xx in Waldur's format.
 mod bad_input;
+// The offering catalogue: provider offerings, components, partitions, plans, public views.
+mod offerings;
+// Offering components and SLURM partitions.
+mod offering_components;
+// Plans and the public offering catalogue.
+mod plans;
+// Export, import, move, backend id checks and billing modes of offerings.
+mod offering_transfer;
 // The event store and read models: metadata, convergence, rebuilds, the log reader.
 mod ledger;

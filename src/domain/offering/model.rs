@@ -279,6 +279,11 @@ pub struct Endpoint {
 pub struct Partition {
     pub uuid: Uuid,
     pub partition_name: String,
+    /// Stamped from the event that added or last changed the partition.
+    #[serde(default)]
+    pub created: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default)]
+    pub modified: Option<chrono::DateTime<chrono::Utc>>,
     /// The remaining partition settings as the API exchanges them.
     #[serde(default)]
     pub settings: Map<String, Value>,

@@ -1,0 +1,58 @@
+-- Read models of the offering catalogue. Each offering row carries the whole offering
+-- state as `document` (the aggregate's own state, folded from its events) plus the columns
+-- that lists filter and sort on. Plans get rows of their own so that `/api/marketplace-plans/`
+-- and order validation can find a plan by uuid.
+
+CREATE TABLE projection.offerings
+(
+    uuid          uuid PRIMARY KEY,
+    customer_uuid uuid        NOT NULL,
+    category_uuid uuid        NOT NULL,
+    project_uuid  uuid,
+    type          text        NOT NULL,
+    state         text        NOT NULL,
+    name          text        NOT NULL,
+    slug          text        NOT NULL,
+    description   text        NOT NULL,
+    shared        boolean     NOT NULL,
+    billable      boolean     NOT NULL,
+    backend_id    text        NOT NULL,
+    created       timestamptz NOT NULL,
+    modified      timestamptz NOT NULL,
+    last_seq      bigint      NOT NULL,
+    document      jsonb       NOT NULL
+);
+CREATE INDEX offerings_customer_idx ON projection.offerings (customer_uuid);
+CREATE INDEX offerings_category_idx ON projection.offerings (category_uuid);
+CREATE INDEX offerings_state_idx ON projection.offerings (state);
+CREATE INDEX offerings_name_idx ON projection.offerings (name);
+
+CREATE TABLE projection.plans
+(
+    uuid          uuid PRIMARY KEY,
+    offering_uuid uuid    NOT NULL,
+    name          text    NOT NULL,
+    archived      boolean NOT NULL,
+    last_seq      bigint  NOT NULL,
+    document      jsonb   NOT NULL
+);
+CREATE INDEX plans_offering_idx ON projection.plans (offering_uuid);
+
+-- Marketplace resources: what orders create. Offerings consult it for "in use" rules.
+CREATE TABLE projection.resources
+(
+    uuid          uuid PRIMARY KEY,
+    offering_uuid uuid        NOT NULL,
+    plan_uuid     uuid,
+    project_uuid  uuid        NOT NULL,
+    customer_uuid uuid        NOT NULL,
+    name          text        NOT NULL DEFAULT '',
+    backend_id    text        NOT NULL DEFAULT '',
+    state         text        NOT NULL,
+    created       timestamptz NOT NULL,
+    modified      timestamptz NOT NULL,
+    last_seq      bigint      NOT NULL
+);
+CREATE INDEX resources_offering_idx ON projection.resources (offering_uuid);
+CREATE INDEX resources_plan_idx ON projection.resources (plan_uuid);
+CREATE INDEX resources_backend_id_idx ON projection.resources (backend_id);

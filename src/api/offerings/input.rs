@@ -1,0 +1,449 @@
+//! Reading offering request bodies: components, plans, options and plugin options, with
+//! DRF's messages (nested per item for lists, as DRF renders list serializer errors).
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use crate::api::form::{Form, NOT_NULL, REQUIRED};
+use crate::domain::offering::model::{
+    BillingType, Component, LimitPeriod, OfferingSettings, Plan, PlanUnit,
+};
+
+/// ISO 3166 alpha-2 codes (and Waldur's `EU`), the only countries clients accept.
+const COUNTRIES: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ \
+BL BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ \
+DK DM DO DZ EC EE EG EH ER ES ET EU FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS \
+GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW \
+KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW \
+MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO \
+RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM \
+TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
+
+/// Reads `country`: blank or a known code.
+pub fn read_country(form: &mut Form) -> Option<String> {
+    let value = form.optional_str("country", 2)?;
+    if value.is_empty() || COUNTRIES.split_whitespace().any(|c| c == value) {
+        Some(value)
+    } else {
+        form.error("country", format!("\"{value}\" is not a valid choice."));
+        None
+    }
+}
+
+/// Keys of `plugin_options` that Waldur's clients read as enumerations.
+const PLUGIN_OPTION_CHOICES: &[(&str, &[&str])] = &[
+    ("account_scope", &["offering", "provider", ""]),
+    (
+        "username_generation_policy",
+        &[
+            "anonymized",
+            "freeipa",
+            "full_name",
+            "identity_claim",
+            "service_provider",
+            "waldur_username",
+            "",
+        ],
+    ),
+    ("storage_mode", &["dynamic", "fixed"]),
+    ("billing_source", &["placement", "quota"]),
+    ("uid_source", &["pool", "user_attribute"]),
+    ("gid_source", &["pool", "user_attribute"]),
+    ("deployment_mode", &["managed", "self_managed"]),
+];
+
+/// A JSON object field (`attributes`, `plugin_options`…): `Dictionary is expected.`
+/// otherwise.
+pub fn read_object(form: &mut Form, field: &str) -> Option<Map<String, Value>> {
+    match form.raw(field)? {
+        Value::Object(map) => Some(map.clone()),
+        _ => {
+            form.error(field, "Dictionary is expected.");
+            None
+        }
+    }
+}
+
+/// `plugin_options`, with the enumerated keys checked.
+pub fn read_plugin_options(form: &mut Form) -> Option<Map<String, Value>> {
+    let options = read_object(form, "plugin_options")?;
+    for (key, choices) in PLUGIN_OPTION_CHOICES {
+        if let Some(value) = options.get(*key) {
+            let valid = value.as_str().is_some_and(|v| choices.contains(&v));
+            if !valid {
+                form.error(
+                    "plugin_options",
+                    format!("{value} is not a valid choice for {key}."),
+                );
+                return None;
+            }
+        }
+    }
+    for key in ["resource_role_map", "resource_project_role_map"] {
+        if options.get(key).is_some_and(|v| !v.is_object()) {
+            form.error("plugin_options", format!("{key} must be a dictionary."));
+            return None;
+        }
+    }
+    Some(options)
+}
+
+/// `options`/`resource_options`: `{"options": {…}, "order": […]}`.
+pub fn read_options(form: &mut Form, field: &str) -> Option<Value> {
+    let value = form.raw(field)?.clone();
+    let valid = value.get("options").is_some_and(Value::is_object)
+        && value
+            .get("order")
+            .is_some_and(|o| o.as_array().is_some_and(|a| a.iter().all(Value::is_string)));
+    if valid {
+        Some(value)
+    } else {
+        form.error(
+            field,
+            "Options must be an object with \"options\" (a dictionary) and \"order\" (a list).",
+        );
+        None
+    }
+}
+
+/// Reads the settings fields present in `form` into changes for the offering settings.
+pub fn read_settings(form: &mut Form) -> Map<String, Value> {
+    let mut changes = Map::new();
+    for field in [
+        "attributes",
+        "secret_options",
+        "service_attributes",
+        "backend_id_rules",
+    ] {
+        if let Some(value) = read_object(form, field) {
+            changes.insert(field.into(), Value::Object(value));
+        }
+    }
+    if let Some(value) = read_plugin_options(form) {
+        changes.insert("plugin_options".into(), Value::Object(value));
+    }
+    for field in ["options", "resource_options"] {
+        if let Some(value) = read_options(form, field) {
+            changes.insert(field.into(), value);
+        }
+    }
+    changes
+}
+
+/// Settings for a new offering from the changes read.
+pub fn settings_from(changes: &Map<String, Value>) -> OfferingSettings {
+    crate::domain::merge_changes(&OfferingSettings::default(), changes).unwrap_or_default()
+}
+
+fn is_valid_component_type(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 50
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-/:".contains(c))
+}
+
+/// An optional integer field (`Some(None)` for null).
+pub fn nullable_int(form: &mut Form, field: &str) -> Option<Option<i64>> {
+    let parsed = match form.raw(field)? {
+        Value::Null => return Some(None),
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    if parsed.is_none() {
+        form.error(field, "A valid integer is required.");
+        return None;
+    }
+    Some(parsed)
+}
+
+/// An optional decimal field.
+pub fn decimal(form: &mut Form, field: &str) -> Option<Decimal> {
+    match form.raw(field)? {
+        Value::Null => {
+            form.error(field, NOT_NULL);
+            None
+        }
+        value => match parse_decimal(value) {
+            Some(d) => Some(d),
+            None => {
+                form.error(field, "A valid number is required.");
+                None
+            }
+        },
+    }
+}
+
+/// A JSON number or numeric string as a decimal.
+pub fn parse_decimal(value: &Value) -> Option<Decimal> {
+    match value {
+        Value::Number(n) => n.to_string().parse::<Decimal>().ok().or_else(|| {
+            n.as_f64()
+                .and_then(|f| Decimal::from_f64_retain(f).map(|d| d.normalize()))
+        }),
+        Value::String(s) => s.trim().parse::<Decimal>().ok(),
+        _ => None,
+    }
+}
+
+fn choice<T>(form: &mut Form, field: &str, parse: impl Fn(&str) -> Option<T>) -> Option<Option<T>> {
+    match form.raw(field)? {
+        Value::Null => Some(None),
+        Value::String(s) if s.is_empty() => Some(None),
+        Value::String(s) => match parse(s) {
+            Some(v) => Some(Some(v)),
+            None => {
+                form.error(field, format!("\"{s}\" is not a valid choice."));
+                None
+            }
+        },
+        other => {
+            form.error(field, format!("\"{other}\" is not a valid choice."));
+            None
+        }
+    }
+}
+
+/// Reads a component body. `partial` reads only what is present (updates).
+pub fn read_component(form: &mut Form, partial: bool) -> Map<String, Value> {
+    let mut changes = Map::new();
+    if let Some(component_type) = form.required_str("type", 50) {
+        if is_valid_component_type(&component_type) {
+            changes.insert("type".into(), json!(component_type));
+        } else {
+            form.error("type", "Enter a valid value.");
+        }
+    }
+    if let Some(name) = form.required_str("name", 150) {
+        changes.insert("name".into(), json!(name));
+    }
+    match choice(form, "billing_type", BillingType::parse) {
+        Some(Some(billing_type)) => {
+            changes.insert("billing_type".into(), json!(billing_type));
+        }
+        Some(None) => form.error("billing_type", crate::api::form::NOT_BLANK),
+        None if !partial && !form.is_present("billing_type") => {
+            form.error("billing_type", REQUIRED)
+        }
+        None => {}
+    }
+    for (field, max_len) in [
+        ("description", 2000),
+        ("measured_unit", 30),
+        ("article_code", 30),
+    ] {
+        if let Some(value) = form.optional_str(field, max_len) {
+            changes.insert(field.into(), json!(value));
+        }
+    }
+    if let Some(period) = choice(form, "limit_period", LimitPeriod::parse) {
+        changes.insert("limit_period".into(), json!(period));
+    }
+    for field in [
+        "limit_amount",
+        "min_value",
+        "max_value",
+        "max_available_limit",
+        "default_limit",
+    ] {
+        if let Some(value) = nullable_int(form, field) {
+            changes.insert(field.into(), json!(value));
+        }
+    }
+    if let Some(flag) = form.bool("is_boolean") {
+        changes.insert("is_boolean".into(), json!(flag));
+        if flag {
+            // A boolean component is an on/off monthly limit.
+            changes.insert("min_value".into(), json!(0));
+            changes.insert("max_value".into(), json!(1));
+            changes.insert("limit_period".into(), json!(LimitPeriod::Month));
+            changes.insert("limit_amount".into(), Value::Null);
+        }
+    }
+    changes
+}
+
+/// A new component from a validated body.
+pub fn new_component(changes: &Map<String, Value>, uuid: Uuid) -> Component {
+    let base = Component {
+        uuid,
+        component_type: String::new(),
+        name: String::new(),
+        description: String::new(),
+        billing_type: BillingType::Fixed,
+        measured_unit: String::new(),
+        limit_period: None,
+        limit_amount: None,
+        article_code: String::new(),
+        min_value: None,
+        max_value: None,
+        max_available_limit: None,
+        is_boolean: false,
+        default_limit: None,
+        factor: None,
+        is_builtin: false,
+        backend_id: String::new(),
+    };
+    crate::domain::merge_changes(&base, changes).unwrap_or(base)
+}
+
+/// Reads a plan body (offering-create `plans[]` items and `/api/marketplace-plans/`).
+pub fn read_plan(form: &mut Form) -> Map<String, Value> {
+    let mut changes = Map::new();
+    if let Some(name) = form.required_str("name", 150) {
+        changes.insert("name".into(), json!(name));
+    }
+    for (field, max_len) in [
+        ("description", 2000),
+        ("article_code", 30),
+        ("backend_id", 255),
+    ] {
+        if let Some(value) = form.optional_str(field, max_len) {
+            changes.insert(field.into(), json!(value));
+        }
+    }
+    if let Some(max_amount) = nullable_int(form, "max_amount") {
+        if max_amount.is_some_and(|m| m < 1) {
+            form.error(
+                "max_amount",
+                "Ensure this value is greater than or equal to 1.",
+            );
+        } else {
+            changes.insert("max_amount".into(), json!(max_amount));
+        }
+    }
+    if let Some(archived) = form.bool("archived") {
+        changes.insert("archived".into(), json!(archived));
+    }
+    if let Some(unit_price) = decimal(form, "unit_price") {
+        if unit_price.is_sign_negative() {
+            form.error(
+                "unit_price",
+                "Ensure this value is greater than or equal to 0.",
+            );
+        } else {
+            changes.insert("unit_price".into(), json!(unit_price));
+        }
+    }
+    if let Some(unit) = choice(form, "unit", PlanUnit::parse) {
+        changes.insert("unit".into(), json!(unit.unwrap_or_default()));
+    }
+    changes
+}
+
+/// A new plan from a validated body.
+pub fn new_plan(changes: &Map<String, Value>, uuid: Uuid) -> Plan {
+    let base = Plan {
+        uuid,
+        name: String::new(),
+        description: String::new(),
+        article_code: String::new(),
+        max_amount: None,
+        archived: false,
+        unit_price: Decimal::ZERO,
+        unit: PlanUnit::default(),
+        backend_id: String::new(),
+        prices: BTreeMap::new(),
+        future_prices: BTreeMap::new(),
+        quotas: BTreeMap::new(),
+    };
+    crate::domain::merge_changes(&base, changes).unwrap_or(base)
+}
+
+/// `{type: price}`: every value a non-negative decimal.
+pub fn read_prices(form: &mut Form, field: &str) -> Option<BTreeMap<String, Decimal>> {
+    let map = read_object(form, field)?;
+    let mut prices = BTreeMap::new();
+    let mut errors = Map::new();
+    for (key, value) in map {
+        match parse_decimal(&value) {
+            Some(price) if !price.is_sign_negative() => {
+                prices.insert(key, price);
+            }
+            Some(_) => {
+                errors.insert(
+                    key,
+                    json!(["Ensure this value is greater than or equal to 0."]),
+                );
+            }
+            None => {
+                errors.insert(key, json!(["A valid number is required."]));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Some(prices)
+    } else {
+        form.error_value(field, Value::Object(errors));
+        None
+    }
+}
+
+/// `{type: amount}`: every value a non-negative integer.
+pub fn read_quotas(form: &mut Form, field: &str) -> Option<BTreeMap<String, i64>> {
+    let map = read_object(form, field)?;
+    let mut quotas = BTreeMap::new();
+    for (key, value) in map {
+        match value
+            .as_i64()
+            .or_else(|| value.as_str().and_then(|s| s.parse().ok()))
+        {
+            Some(amount) if amount >= 0 => {
+                quotas.insert(key, amount);
+            }
+            _ => {
+                form.error(field, format!("{key}: a non-negative integer is required."));
+                return None;
+            }
+        }
+    }
+    Some(quotas)
+}
+
+/// Reads a list of nested objects with `read`, collecting DRF-style per-item errors.
+pub fn read_list<T>(
+    form: &mut Form,
+    field: &str,
+    mut read: impl FnMut(&mut Form) -> T,
+) -> Option<Vec<T>> {
+    let items = match form.raw(field)? {
+        Value::Array(items) => items.clone(),
+        Value::Null => return Some(Vec::new()),
+        _ => {
+            form.error(field, "Expected a list of items.");
+            return None;
+        }
+    };
+    let mut results = Vec::with_capacity(items.len());
+    let mut errors = Vec::with_capacity(items.len());
+    let mut failed = false;
+    for item in items {
+        let Value::Object(map) = item else {
+            failed = true;
+            errors.push(json!({"non_field_errors": ["Invalid data. Expected a dictionary."]}));
+            continue;
+        };
+        let mut nested = Form::new(map);
+        let result = read(&mut nested);
+        match nested.into_error_value() {
+            None => errors.push(json!({})),
+            Some(item_errors) => {
+                failed = true;
+                errors.push(item_errors);
+            }
+        }
+        results.push(result);
+    }
+    if failed {
+        form.error_value(field, Value::Array(errors));
+        None
+    } else {
+        Some(results)
+    }
+}

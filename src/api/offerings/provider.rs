@@ -1,0 +1,950 @@
+//! `/api/marketplace-provider-offerings/`: listing, creating and deleting offerings, their
+//! lifecycle actions and the edits of their descriptive parts.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Map, Value, json};
+use sqlx::{Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use super::input::{self, read_country, read_list};
+use super::{
+    OfferingRecord, OfferingView, RECORD_FROM, RECORD_SELECT, execute, has_resources,
+    plan_resource_counts, provider_record, push_provider_visibility, render_offering, require,
+    require_customer_available, sees_secrets,
+};
+use crate::api::access::{Scope, require_permission};
+use crate::api::auth::Caller;
+use crate::api::body::Body;
+use crate::api::error::ApiError;
+use crate::api::form::Form;
+use crate::api::links::{Links, hex, parse_path_uuid};
+use crate::api::list::{
+    OrderKey, Paging, QueryParams, contains_pattern, order_by, page_response, push_bools,
+    push_contains, push_exact, push_uuid, select_fields,
+};
+use crate::api::{ApiState, created, no_content};
+use crate::domain::offering::model::{Component, Endpoint, OfferingDetails, OfferingState};
+use crate::domain::offering::{Lifecycle, OfferingCommand, types};
+
+const COLLECTION: &str = "/api/marketplace-provider-offerings/";
+
+pub fn router() -> Router<Arc<ApiState>> {
+    let base = "/api/marketplace-provider-offerings/{uuid}";
+    let mut router = Router::new()
+        .route(COLLECTION, get(list).post(create))
+        .route(&format!("{base}/"), get(retrieve).delete(destroy))
+        .route(&format!("{base}/update_overview/"), post(update_overview))
+        .route(
+            &format!("{base}/update_description/"),
+            post(update_description),
+        )
+        .route(&format!("{base}/update_options/"), post(update_options))
+        .route(
+            &format!("{base}/update_resource_options/"),
+            post(update_resource_options),
+        )
+        .route(
+            &format!("{base}/update_integration/"),
+            post(update_integration),
+        )
+        .route(
+            &format!("{base}/update_attributes/"),
+            post(update_attributes),
+        )
+        .route(&format!("{base}/update_location/"), post(update_location))
+        .route(&format!("{base}/add_endpoint/"), post(add_endpoint))
+        .route(&format!("{base}/delete_endpoint/"), post(delete_endpoint));
+    for (name, action) in LIFECYCLE {
+        let action = *action;
+        router = router.route(
+            &format!("{base}/{name}/"),
+            post(
+                move |State(state): State<Arc<ApiState>>,
+                      caller: Caller,
+                      Path(uuid): Path<String>,
+                      Body(body): Body| async move {
+                    transition(state, caller, uuid, action, body).await
+                },
+            ),
+        );
+    }
+    router
+}
+
+/// The lifecycle actions and their paths.
+const LIFECYCLE: &[(&str, Lifecycle)] = &[
+    ("activate", Lifecycle::Activate),
+    ("pause", Lifecycle::Pause),
+    ("unpause", Lifecycle::Unpause),
+    ("archive", Lifecycle::Archive),
+    ("draft", Lifecycle::Draft),
+    ("make_unavailable", Lifecycle::MakeUnavailable),
+    ("make_available", Lifecycle::MakeAvailable),
+];
+
+const ORDER_KEYS: &[OrderKey] = &[
+    OrderKey {
+        name: "name",
+        sql: "o.name",
+    },
+    OrderKey {
+        name: "created",
+        sql: "o.created",
+    },
+    OrderKey {
+        name: "type",
+        sql: "o.type",
+    },
+    OrderKey {
+        name: "state",
+        sql: "o.state",
+    },
+    OrderKey {
+        name: "total_customers",
+        sql: "o.created",
+    },
+    OrderKey {
+        name: "total_cost",
+        sql: "o.created",
+    },
+    OrderKey {
+        name: "total_cost_estimated",
+        sql: "o.created",
+    },
+];
+
+/// Validates repeated `state=` values.
+pub fn states_filter(params: &QueryParams) -> Result<Vec<String>, ApiError> {
+    params
+        .all("state")
+        .into_iter()
+        .map(|state| {
+            OfferingState::parse(state)
+                .map(|s| s.as_str().to_string())
+                .ok_or_else(|| {
+                    ApiError::field(
+                        "state",
+                        format!(
+                            "Select a valid choice. {state} is not one of the available choices."
+                        ),
+                    )
+                })
+        })
+        .collect()
+}
+
+/// The filters shared by the provider and public offering lists.
+pub fn push_offering_filters(
+    qb: &mut QueryBuilder<'_, Postgres>,
+    params: &QueryParams,
+    states: &[String],
+) {
+    push_contains(
+        qb,
+        params,
+        &[("name", "o.name"), ("description", "o.description")],
+    );
+    push_exact(
+        qb,
+        params,
+        &[
+            ("name_exact", "o.name"),
+            ("slug", "o.slug"),
+            ("backend_id", "o.backend_id"),
+        ],
+    );
+    push_bools(
+        qb,
+        params,
+        &[("shared", "o.shared"), ("billable", "o.billable")],
+    );
+    push_uuid(qb, params, "customer_uuid", "o.customer_uuid");
+    push_uuid(qb, params, "category_uuid", "o.category_uuid");
+    if let Some(url) = params.get("customer") {
+        let uuid = crate::api::form::parse_hyperlink(url, "customers").unwrap_or(Uuid::nil());
+        qb.push(" AND o.customer_uuid = ");
+        qb.push_bind(uuid);
+    }
+    if !states.is_empty() {
+        qb.push(" AND o.state = ANY(");
+        qb.push_bind(states.to_vec());
+        qb.push(")");
+    }
+    let types: Vec<String> = params.all("type").into_iter().map(str::to_string).collect();
+    if !types.is_empty() {
+        qb.push(" AND o.type = ANY(");
+        qb.push_bind(types);
+        qb.push(")");
+    }
+    if let Some(keyword) = params.get("keyword") {
+        let pattern = contains_pattern(keyword);
+        qb.push(" AND (o.name ILIKE ");
+        qb.push_bind(pattern.clone());
+        qb.push(" OR o.description ILIKE ");
+        qb.push_bind(pattern.clone());
+        qb.push(" OR c.name ILIKE ");
+        qb.push_bind(pattern.clone());
+        qb.push(" OR c.abbreviation ILIKE ");
+        qb.push_bind(pattern.clone());
+        qb.push(" OR c.native_name ILIKE ");
+        qb.push_bind(pattern);
+        qb.push(")");
+    }
+    if let Some(query) = params.get("query") {
+        let pattern = contains_pattern(query);
+        qb.push(" AND (o.name ILIKE ");
+        qb.push_bind(pattern.clone());
+        qb.push(" OR o.slug ILIKE ");
+        qb.push_bind(pattern.clone());
+        qb.push(" OR o.description ILIKE ");
+        qb.push_bind(pattern);
+        if let Ok(uuid) = Uuid::parse_str(query.trim()) {
+            qb.push(" OR o.uuid = ");
+            qb.push_bind(uuid);
+        }
+        qb.push(")");
+    }
+    if let Some(raw) = params.get("allowed_customer_uuid") {
+        let uuid = Uuid::parse_str(raw.trim()).unwrap_or(Uuid::nil());
+        qb.push(" AND (o.shared OR o.customer_uuid = ");
+        qb.push_bind(uuid);
+        qb.push(")");
+    }
+    if let Some(raw) = params.get("project_uuid") {
+        let uuid = Uuid::parse_str(raw.trim()).unwrap_or(Uuid::nil());
+        qb.push(" AND (o.shared OR o.project_uuid = ");
+        qb.push_bind(uuid);
+        qb.push(")");
+    }
+    if let Some(raw) = params.get("uuid_list") {
+        let uuids: Vec<Uuid> = raw
+            .split(',')
+            .filter_map(|u| Uuid::parse_str(u.trim()).ok())
+            .collect();
+        qb.push(" AND o.uuid = ANY(");
+        qb.push_bind(uuids);
+        qb.push(")");
+    }
+}
+
+async fn list(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    links: Links,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = QueryParams::parse(raw.as_deref());
+    let paging = Paging::from_params(&params)?;
+    let order = order_by(&params, ORDER_KEYS, "o.name", "o.uuid")?;
+    let states = states_filter(&params)?;
+    let filters = |qb: &mut QueryBuilder<'_, Postgres>| {
+        qb.push(" WHERE");
+        push_provider_visibility(qb, &caller);
+        push_offering_filters(qb, &params, &states);
+    };
+    let mut count = QueryBuilder::new(format!("SELECT count(*) FROM {RECORD_FROM}"));
+    filters(&mut count);
+    let total: i64 = count
+        .build_query_scalar()
+        .fetch_one(&state.ledger.pool)
+        .await?;
+    let paging = paging.resolve(total)?;
+    let mut page = QueryBuilder::new(format!("SELECT {RECORD_SELECT} FROM {RECORD_FROM}"));
+    filters(&mut page);
+    page.push(format!(" ORDER BY {order} LIMIT "));
+    page.push_bind(paging.limit());
+    page.push(" OFFSET ");
+    page.push_bind(paging.offset());
+    let rows: Vec<super::RecordRow> = page.build_query_as().fetch_all(&state.ledger.pool).await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in rows {
+        let record = OfferingRecord::try_from(row)?;
+        items.push(render_provider(&state, &caller, &links, &record, false).await?);
+    }
+    Ok(page_response(
+        &links, COLLECTION, &params, paging, total, items,
+    ))
+}
+
+/// The provider body of an offering for this caller.
+pub async fn render_provider(
+    state: &ApiState,
+    caller: &Caller,
+    links: &Links,
+    record: &OfferingRecord,
+    detail: bool,
+) -> Result<Value, ApiError> {
+    let secrets = sees_secrets(state, caller, &record.offering).await?;
+    let counts = plan_resource_counts(state, record.uuid).await?;
+    let plans: Vec<_> = record.offering.plans.iter().collect();
+    let mut item = render_offering(
+        record,
+        links,
+        OfferingView::Provider { secrets },
+        &counts,
+        &plans,
+    );
+    if !detail {
+        // Lists leave out the totals that only a single offering computes.
+        let object = item.as_object_mut().expect("object");
+        for key in ["total_customers", "total_cost", "total_cost_estimated"] {
+            object.remove(key);
+        }
+    }
+    Ok(item)
+}
+
+async fn retrieve(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    links: Links,
+    Path(raw_uuid): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let uuid = parse_path_uuid(&raw_uuid, "Offering")?;
+    let params = QueryParams::parse(raw.as_deref());
+    let record = provider_record(&state, &caller, uuid).await?;
+    let item = render_provider(&state, &caller, &links, &record, true).await?;
+    Ok(Json(select_fields(item, &params)))
+}
+
+/// Reads the descriptive fields present in a body.
+fn read_details(form: &mut Form, name_required: bool) -> Map<String, Value> {
+    let mut changes = Map::new();
+    let name = if name_required {
+        form.required_str("name", 150)
+    } else {
+        form.optional_str("name", 150)
+    };
+    if let Some(name) = name {
+        changes.insert("name".into(), json!(name));
+    }
+    for (field, max_len) in [
+        ("description", 100_000),
+        ("full_description", 100_000),
+        ("terms_of_service", 100_000),
+        ("terms_of_service_link", 200),
+        ("privacy_policy_link", 200),
+        ("vendor_details", 100_000),
+        ("getting_started", 100_000),
+        ("integration_guide", 100_000),
+        ("access_url", 200),
+        ("native_name", 160),
+        ("native_description", 100_000),
+        ("backend_id", 255),
+        ("datacite_doi", 255),
+    ] {
+        if let Some(value) = form.optional_str(field, max_len) {
+            changes.insert(field.into(), json!(value.trim()));
+        }
+    }
+    if let Some(country) = read_country(form) {
+        changes.insert("country".into(), json!(country));
+    }
+    for field in ["latitude", "longitude"] {
+        if let Some(value) = form.nullable_f64(field) {
+            changes.insert(field.into(), json!(value));
+        }
+    }
+    for field in ["shared", "billable"] {
+        if let Some(value) = form.bool(field) {
+            changes.insert(field.into(), json!(value));
+        }
+    }
+    changes
+}
+
+/// A category that exists, or the hyperlink error.
+async fn read_category(
+    state: &ApiState,
+    form: &mut Form,
+    required: bool,
+) -> Result<Option<Uuid>, ApiError> {
+    let Some(uuid) = form.hyperlink("category", "marketplace-categories", required) else {
+        return Ok(None);
+    };
+    let exists: Option<i32> =
+        sqlx::query_scalar("SELECT 1 FROM projection.categories WHERE uuid = $1")
+            .bind(uuid)
+            .fetch_optional(&state.ledger.pool)
+            .await?;
+    if exists.is_none() {
+        form.error("category", "Invalid hyperlink - Object does not exist.");
+        return Ok(None);
+    }
+    Ok(Some(uuid))
+}
+
+/// The builtin components of a type, with limits from the request applied.
+fn builtin_components(kind: &types::OfferingType, limits: &Map<String, Value>) -> Vec<Component> {
+    kind.builtin_components
+        .iter()
+        .map(|b| {
+            let limit = limits.get(b.component_type);
+            let int = |key: &str| limit.and_then(|l| l.get(key)).and_then(Value::as_i64);
+            Component {
+                uuid: Uuid::new_v4(),
+                component_type: b.component_type.to_string(),
+                name: b.name.to_string(),
+                description: String::new(),
+                billing_type: b.billing_type,
+                measured_unit: b.measured_unit.to_string(),
+                limit_period: b.limit_period,
+                limit_amount: None,
+                article_code: String::new(),
+                min_value: int("min"),
+                max_value: int("max"),
+                max_available_limit: int("max_available_limit"),
+                is_boolean: false,
+                default_limit: None,
+                factor: Some(b.factor),
+                is_builtin: true,
+                backend_id: String::new(),
+            }
+        })
+        .collect()
+}
+
+/// A plan from an offering-create `plans[]` item: its fields plus prices and quotas.
+type PlanInput = (
+    Map<String, Value>,
+    Option<std::collections::BTreeMap<String, rust_decimal::Decimal>>,
+    Option<std::collections::BTreeMap<String, i64>>,
+);
+
+fn read_plan_input(form: &mut Form) -> PlanInput {
+    let changes = input::read_plan(form);
+    let prices = if form.is_present("prices") {
+        input::read_prices(form, "prices")
+    } else {
+        None
+    };
+    let quotas = if form.is_present("quotas") {
+        input::read_quotas(form, "quotas")
+    } else {
+        None
+    };
+    (changes, prices, quotas)
+}
+
+async fn create(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    links: Links,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let ctx = caller.ctx();
+    let mut form = Form::new(body);
+    let details = read_details(&mut form, true);
+    let category = read_category(&state, &mut form, true).await?;
+    let offering_type = form.required_str("type", 100);
+    let kind = offering_type.as_deref().and_then(|t| {
+        let kind = types::lookup(t);
+        if kind.is_none() {
+            form.error("type", "Invalid value.");
+        }
+        kind
+    });
+    let customer = form.hyperlink("customer", "customers", true);
+    let project = form.hyperlink("project", "projects", false);
+    let settings = input::read_settings(&mut form);
+    let components = read_list(&mut form, "components", |f| input::read_component(f, false));
+    let plans = read_list(&mut form, "plans", read_plan_input);
+    if plans.as_ref().is_some_and(Vec::is_empty) && form.is_present("plans") {
+        form.error_value(
+            "plans",
+            json!({"plans": ["At least one plan should be specified."]}),
+        );
+    }
+    let limits = input::read_object(&mut form, "limits").unwrap_or_default();
+    let customer_state: Option<(bool, bool, Option<Uuid>)> = match customer {
+        Some(uuid) => {
+            sqlx::query_as(
+                "SELECT blocked, archived, service_provider_uuid FROM projection.customers \
+                 WHERE uuid = $1",
+            )
+            .bind(uuid)
+            .fetch_optional(&state.ledger.pool)
+            .await?
+        }
+        None => None,
+    };
+    if customer.is_some() && customer_state.is_none() {
+        form.error("customer", "Invalid hyperlink - Object does not exist.");
+    }
+    form.finish()?;
+    let (kind, customer) = (kind.expect("validated"), customer.expect("validated"));
+    let (blocked, archived, service_provider) = customer_state.expect("validated");
+    require_permission(
+        &state,
+        &caller,
+        "OFFERING.CREATE",
+        &[Scope::Customer(customer)],
+    )
+    .await?;
+    if service_provider.is_none() {
+        return Err(ApiError::field(
+            "customer",
+            "Customer should be a service provider.",
+        ));
+    }
+    if blocked {
+        return Err(ApiError::invalid("Blocked organization is not available."));
+    } else if archived {
+        return Err(ApiError::invalid("Archived organization is not available."));
+    }
+
+    // Builtin components come from the type; listed builtin types only set limits.
+    let mut all_components = builtin_components(kind, &limits);
+    for changes in components.unwrap_or_default() {
+        let component = input::new_component(&changes, Uuid::new_v4());
+        if kind.is_builtin(&component.component_type) {
+            continue;
+        }
+        all_components.push(component);
+    }
+    for component in &mut all_components {
+        if let Some(limit) = limits.get(&component.component_type) {
+            let int = |key: &str| limit.get(key).and_then(Value::as_i64);
+            component.min_value = int("min").or(component.min_value);
+            component.max_value = int("max").or(component.max_value);
+            component.max_available_limit =
+                int("max_available_limit").or(component.max_available_limit);
+        }
+    }
+    let plans = plans
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(changes, prices, quotas)| {
+            let mut plan = input::new_plan(&changes, Uuid::new_v4());
+            plan.prices = prices.unwrap_or_default();
+            plan.quotas = quotas.unwrap_or_default();
+            plan
+        })
+        .collect();
+    let details: OfferingDetails = crate::domain::merge_changes(
+        &OfferingDetails {
+            shared: true,
+            billable: true,
+            ..OfferingDetails::default()
+        },
+        &details,
+    )
+    .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
+    let uuid = Uuid::new_v4();
+    let slug = crate::api::slug::next(&state.ledger.pool, "offerings", &details.name).await?;
+    let command = OfferingCommand::Create {
+        uuid,
+        customer_uuid: customer,
+        category_uuid: category.expect("validated"),
+        project_uuid: project,
+        offering_type: kind.name.to_string(),
+        slug,
+        details,
+        settings: input::settings_from(&settings),
+        components: all_components,
+        plans,
+        endpoints: Vec::new(),
+        at: ctx.now,
+    };
+    execute(&state, &caller, uuid, command).await?;
+    let record = provider_record(&state, &caller, uuid).await?;
+    let item = render_provider(&state, &caller, &links, &record, false).await?;
+    Ok(created(
+        links.object("marketplace-provider-offerings", uuid),
+        item,
+    ))
+}
+
+/// Staff always may run lifecycle actions; providers only when the operator allows it.
+async fn require_lifecycle(
+    state: &ApiState,
+    caller: &Caller,
+    record: &OfferingRecord,
+    permission: &str,
+) -> Result<(), ApiError> {
+    if caller.is_staff {
+        return Ok(());
+    }
+    if !state.allow_provider_offering_management {
+        return Err(ApiError::PermissionDenied);
+    }
+    require(state, caller, record, permission).await
+}
+
+async fn transition(
+    state: Arc<ApiState>,
+    caller: Caller,
+    raw_uuid: String,
+    action: Lifecycle,
+    body: Map<String, Value>,
+) -> Result<Response, ApiError> {
+    let uuid = parse_path_uuid(&raw_uuid, "Offering")?;
+    let record = provider_record(&state, &caller, uuid).await?;
+    let permission = match action {
+        Lifecycle::Activate | Lifecycle::Draft => "OFFERING.CREATE",
+        Lifecycle::Pause | Lifecycle::MakeUnavailable | Lifecycle::MakeAvailable => {
+            "OFFERING.PAUSE"
+        }
+        Lifecycle::Unpause => "OFFERING.UNPAUSE",
+        Lifecycle::Archive => "OFFERING.ARCHIVE",
+    };
+    require_lifecycle(&state, &caller, &record, permission).await?;
+    if matches!(
+        action,
+        Lifecycle::Activate | Lifecycle::Pause | Lifecycle::Archive | Lifecycle::MakeUnavailable
+    ) {
+        require_customer_available(&record)?;
+    }
+    let mut form = Form::new(body);
+    let paused_reason = form.optional_str("paused_reason", 2000);
+    form.finish()?;
+    let ctx = caller.ctx();
+    let command = OfferingCommand::Transition {
+        action,
+        paused_reason,
+        at: ctx.now,
+    };
+    execute(&state, &caller, uuid, command).await?;
+    let record = provider_record(&state, &caller, uuid).await?;
+    Ok(Json(json!({
+        "detail": "Offering state updated.",
+        "state": record.offering.state.as_str(),
+    }))
+    .into_response())
+}
+
+async fn destroy(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(raw_uuid): Path<String>,
+) -> Result<Response, ApiError> {
+    let uuid = parse_path_uuid(&raw_uuid, "Offering")?;
+    let record = provider_record(&state, &caller, uuid).await?;
+    if !caller.is_staff {
+        require_lifecycle(&state, &caller, &record, "OFFERING.DELETE").await?;
+        require_customer_available(&record)?;
+        if has_resources(&state, uuid, None).await? {
+            return Err(ApiError::Forbidden(
+                "Offering was not deleted since it has resources.".into(),
+            ));
+        }
+        if record.offering.state != OfferingState::Draft {
+            return Err(ApiError::Forbidden(
+                "Offering was not deleted since offering is not in draft state.".into(),
+            ));
+        }
+    }
+    let ctx = caller.ctx();
+    execute(
+        &state,
+        &caller,
+        uuid,
+        OfferingCommand::Delete { at: ctx.now },
+    )
+    .await?;
+    Ok(no_content())
+}
+
+/// The shared start of an edit action: the offering (404), the permission (403), then the
+/// update validators (archived offering, unavailable customer).
+async fn edit_context(
+    state: &ApiState,
+    caller: &Caller,
+    raw_uuid: &str,
+    permission: &str,
+) -> Result<OfferingRecord, ApiError> {
+    let uuid = parse_path_uuid(raw_uuid, "Offering")?;
+    let record = provider_record(state, caller, uuid).await?;
+    require(state, caller, &record, permission).await?;
+    if record.offering.state == OfferingState::Archived {
+        return Err(ApiError::invalid(
+            "It is not possible to update archived offering.",
+        ));
+    }
+    require_customer_available(&record)?;
+    Ok(record)
+}
+
+fn ok_empty() -> Response {
+    StatusCode::OK.into_response()
+}
+
+async fn update_overview(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(raw_uuid): Path<String>,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let uuid = parse_path_uuid(&raw_uuid, "Offering")?;
+    let record = provider_record(&state, &caller, uuid).await?;
+    // Outside Draft only staff may change what consumers already see.
+    if record.offering.state == OfferingState::Draft {
+        require(&state, &caller, &record, "OFFERING.UPDATE").await?;
+    } else if !caller.is_staff {
+        return Err(ApiError::PermissionDenied);
+    }
+    if record.offering.state == OfferingState::Archived {
+        return Err(ApiError::invalid(
+            "It is not possible to update archived offering.",
+        ));
+    }
+    require_customer_available(&record)?;
+    let mut form = Form::new(body);
+    let changes = read_details(&mut form, true);
+    form.finish()?;
+    let ctx = caller.ctx();
+    let command = OfferingCommand::UpdateDetails {
+        changes,
+        at: ctx.now,
+    };
+    execute(&state, &caller, uuid, command).await?;
+    Ok(ok_empty())
+}
+
+async fn update_description(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(raw_uuid): Path<String>,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let record = edit_context(&state, &caller, &raw_uuid, "OFFERING.UPDATE_DESCRIPTION").await?;
+    let mut form = Form::new(body);
+    let category = read_category(&state, &mut form, true).await?;
+    form.finish()?;
+    let ctx = caller.ctx();
+    let command = OfferingCommand::ChangeCategory {
+        category_uuid: category.expect("validated"),
+        at: ctx.now,
+    };
+    execute(&state, &caller, record.uuid, command).await?;
+    Ok(ok_empty())
+}
+
+/// Writes the settings fields listed in `fields` that the body carries.
+async fn update_settings(
+    state: Arc<ApiState>,
+    caller: Caller,
+    raw_uuid: String,
+    permission: &str,
+    body: Map<String, Value>,
+    fields: &[&str],
+) -> Result<Response, ApiError> {
+    let record = edit_context(&state, &caller, &raw_uuid, permission).await?;
+    let mut form = Form::new(body);
+    for field in fields {
+        if !form.is_present(field) && matches!(*field, "options" | "resource_options") {
+            form.error(field, crate::api::form::REQUIRED);
+        }
+    }
+    let mut changes = input::read_settings(&mut form);
+    changes.retain(|key, _| fields.contains(&key.as_str()));
+    let backend_id = if fields.contains(&"backend_id") {
+        form.optional_str("backend_id", 255)
+    } else {
+        None
+    };
+    form.finish()?;
+    let ctx = caller.ctx();
+    if !changes.is_empty() {
+        let command = OfferingCommand::UpdateSettings {
+            changes,
+            at: ctx.now,
+        };
+        execute(&state, &caller, record.uuid, command).await?;
+    }
+    if let Some(backend_id) = backend_id {
+        let mut changes = Map::new();
+        changes.insert("backend_id".into(), json!(backend_id));
+        let command = OfferingCommand::UpdateDetails {
+            changes,
+            at: ctx.now,
+        };
+        execute(&state, &caller, record.uuid, command).await?;
+    }
+    Ok(ok_empty())
+}
+
+async fn update_options(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(raw_uuid): Path<String>,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    update_settings(
+        state,
+        caller,
+        raw_uuid,
+        "OFFERING.UPDATE_OPTIONS",
+        body,
+        &["options"],
+    )
+    .await
+}
+
+async fn update_resource_options(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(raw_uuid): Path<String>,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let fields = ["resource_options"];
+    update_settings(
+        state,
+        caller,
+        raw_uuid,
+        "OFFERING.UPDATE_OPTIONS",
+        body,
+        &fields,
+    )
+    .await
+}
+
+async fn update_integration(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(raw_uuid): Path<String>,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let fields = [
+        "secret_options",
+        "plugin_options",
+        "service_attributes",
+        "backend_id",
+    ];
+    update_settings(
+        state,
+        caller,
+        raw_uuid,
+        "OFFERING.UPDATE_INTEGRATION",
+        body,
+        &fields,
+    )
+    .await
+}
+
+async fn update_attributes(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(raw_uuid): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let record = edit_context(&state, &caller, &raw_uuid, "OFFERING.UPDATE_ATTRIBUTES").await?;
+    let attributes = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(map)) => map,
+        Ok(_) => return Err(ApiError::invalid("Dictionary is expected.")),
+        Err(_) if body.iter().all(u8::is_ascii_whitespace) => Map::new(),
+        Err(err) => return Err(ApiError::BadRequest(format!("JSON parse error - {err}"))),
+    };
+    let mut changes = Map::new();
+    changes.insert("attributes".into(), Value::Object(attributes));
+    let ctx = caller.ctx();
+    let command = OfferingCommand::UpdateSettings {
+        changes,
+        at: ctx.now,
+    };
+    execute(&state, &caller, record.uuid, command).await?;
+    Ok(ok_empty())
+}
+
+async fn update_location(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(raw_uuid): Path<String>,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let record = edit_context(&state, &caller, &raw_uuid, "OFFERING.UPDATE_LOCATION").await?;
+    let mut form = Form::new(body);
+    let mut changes = Map::new();
+    for field in ["latitude", "longitude"] {
+        match form.nullable_f64(field) {
+            Some(Some(value)) => {
+                changes.insert(field.into(), json!(value));
+            }
+            Some(None) => form.error(field, crate::api::form::NOT_NULL),
+            None if !form.has_error(field) => form.error(field, crate::api::form::REQUIRED),
+            None => {}
+        }
+    }
+    form.finish()?;
+    let ctx = caller.ctx();
+    let command = OfferingCommand::UpdateDetails {
+        changes,
+        at: ctx.now,
+    };
+    execute(&state, &caller, record.uuid, command).await?;
+    Ok(ok_empty())
+}
+
+fn valid_endpoint_url(url: &str) -> bool {
+    match url::Url::parse(url) {
+        Ok(parsed) => {
+            matches!(
+                parsed.scheme(),
+                "http" | "https" | "ldap" | "ldaps" | "ssh" | "rdp"
+            ) && parsed.host_str().is_some()
+        }
+        Err(_) => false,
+    }
+}
+
+async fn add_endpoint(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(raw_uuid): Path<String>,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let record = edit_context(&state, &caller, &raw_uuid, "OFFERING.ADD_ENDPOINT").await?;
+    let mut form = Form::new(body);
+    let name = form.required_str("name", 255);
+    let url = form.required_str("url", 255);
+    if let Some(url) = &url
+        && !valid_endpoint_url(url)
+    {
+        form.error("url", "Enter a valid URL.");
+    }
+    form.finish()?;
+    let endpoint = Endpoint {
+        uuid: Uuid::new_v4(),
+        name: name.expect("validated"),
+        url: url.expect("validated"),
+    };
+    let endpoint_uuid = endpoint.uuid;
+    let ctx = caller.ctx();
+    let command = OfferingCommand::AddEndpoint {
+        endpoint,
+        at: ctx.now,
+    };
+    execute(&state, &caller, record.uuid, command).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"uuid": hex(endpoint_uuid)})),
+    )
+        .into_response())
+}
+
+async fn delete_endpoint(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(raw_uuid): Path<String>,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let record = edit_context(&state, &caller, &raw_uuid, "OFFERING.DELETE_ENDPOINT").await?;
+    let mut form = Form::new(body);
+    let endpoint = form.uuid("uuid", true);
+    form.finish()?;
+    let ctx = caller.ctx();
+    let command = OfferingCommand::RemoveEndpoint {
+        uuid: endpoint.expect("validated"),
+        at: ctx.now,
+    };
+    execute(&state, &caller, record.uuid, command).await?;
+    Ok(no_content())
+}
