@@ -457,7 +457,8 @@ impl Aggregate for Offering {
                 };
             }
             OfferingActivated { .. } | OfferingUnpaused { .. } | OfferingMadeAvailable { .. } => {
-                self.state = OfferingState::Active
+                self.state = OfferingState::Active;
+                self.paused_reason.clear();
             }
             OfferingPaused { paused_reason, .. } => {
                 self.state = OfferingState::Paused;
@@ -713,17 +714,21 @@ impl Offering {
                     vec![]
                 }
             }
-            C::AddComponent { component, at } => {
+            C::AddComponent { mut component, at } => {
                 self.require_editable()?;
                 self.require_manageable()?;
-                if self
-                    .kind()
-                    .is_some_and(|k| k.is_builtin(&component.component_type))
-                {
-                    return Err(OfferingError::BuiltinComponentCreate(
-                        component.component_type,
-                    ));
+                if let Some(kind) = self.kind() {
+                    if kind.is_builtin(&component.component_type) {
+                        return Err(OfferingError::BuiltinComponentCreate(
+                            component.component_type,
+                        ));
+                    }
+                    if !kind.builtin_components.is_empty() {
+                        return Err(OfferingError::ExtraComponents);
+                    }
                 }
+                // Only the type registry makes a component builtin.
+                component.is_builtin = false;
                 if self.component_by_type(&component.component_type).is_some() {
                     return Err(OfferingError::DuplicateComponent(component.component_type));
                 }
@@ -735,8 +740,14 @@ impl Offering {
                 let current = self
                     .component(uuid)
                     .ok_or(OfferingError::ComponentNotFound)?;
-                let component = crate::domain::merge_changes(current, &changes)
+                let mut component = crate::domain::merge_changes(current, &changes)
                     .map_err(OfferingError::InvalidChanges)?;
+                // Identity and builtin-ness are not the caller's to change.
+                component.uuid = current.uuid;
+                component.is_builtin = current.is_builtin;
+                if current.is_builtin {
+                    component.component_type = current.component_type.clone();
+                }
                 if component.component_type != current.component_type
                     && self.component_by_type(&component.component_type).is_some()
                 {
@@ -817,17 +828,25 @@ impl Offering {
                 has_resources,
                 at,
             } => {
-                self.require_live()?;
+                self.require_editable()?;
+                self.require_manageable()?;
                 let current = self.plan(uuid).ok_or(OfferingError::PlanNotFound)?;
                 if has_resources {
                     return Err(OfferingError::PlanInUse);
                 }
-                let plan = crate::domain::merge_changes(current, &changes)
+                let mut plan = crate::domain::merge_changes(current, &changes)
                     .map_err(OfferingError::InvalidChanges)?;
+                // Prices, quotas and archiving have commands of their own.
+                plan.uuid = current.uuid;
+                plan.archived = current.archived;
+                plan.prices = current.prices.clone();
+                plan.future_prices = current.future_prices.clone();
+                plan.quotas = current.quotas.clone();
                 vec![E::PlanUpdated { plan, at }]
             }
             C::ArchivePlan { uuid, at } => {
                 self.require_live()?;
+                self.require_manageable()?;
                 let plan = self.plan(uuid).ok_or(OfferingError::PlanNotFound)?;
                 if plan.archived {
                     return Err(OfferingError::PlanAlreadyArchived);
@@ -836,6 +855,7 @@ impl Offering {
             }
             C::DeletePlan { uuid, at } => {
                 self.require_live()?;
+                self.require_manageable()?;
                 self.plan(uuid).ok_or(OfferingError::PlanNotFound)?;
                 vec![E::PlanDeleted { uuid, at }]
             }
@@ -845,7 +865,7 @@ impl Offering {
                 has_resources,
                 at,
             } => {
-                self.require_live()?;
+                self.require_editable()?;
                 self.require_manageable()?;
                 let plan = self.plan(uuid).ok_or(OfferingError::PlanNotFound)?;
                 self.check_component_types(prices.keys(), |_| true)?;
@@ -858,7 +878,7 @@ impl Offering {
                 }]
             }
             C::SetPlanQuotas { uuid, quotas, at } => {
-                self.require_live()?;
+                self.require_editable()?;
                 self.require_manageable()?;
                 self.plan(uuid).ok_or(OfferingError::PlanNotFound)?;
                 self.check_component_types(quotas.keys(), |c| {
@@ -947,7 +967,12 @@ impl Offering {
                 E::OfferingUnpaused { at }
             }
             Lifecycle::MakeUnavailable if state == Active => E::OfferingMadeUnavailable { at },
-            Lifecycle::MakeAvailable if state == Unavailable => E::OfferingMadeAvailable { at },
+            Lifecycle::MakeAvailable if state == Unavailable => {
+                if !self.has_active_plan() {
+                    return Err(OfferingError::NoPlans);
+                }
+                E::OfferingMadeAvailable { at }
+            }
             Lifecycle::Archive => E::OfferingArchived { at },
             Lifecycle::Draft => E::OfferingReturnedToDraft { at },
             _ => return Err(OfferingError::InvalidState),

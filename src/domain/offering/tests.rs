@@ -198,7 +198,11 @@ fn created_as(offering_type: &str, components: Vec<Component>, plans: Vec<Plan>)
 
 /// A Marketplace.Basic offering with a fixed and a usage component and one plan.
 fn created() -> OfferingEvent {
-    created_as("Marketplace.Basic", vec![cpu(), storage()], vec![basic_plan()])
+    created_as(
+        "Marketplace.Basic",
+        vec![cpu(), storage()],
+        vec![basic_plan()],
+    )
 }
 
 fn created_without_plans() -> OfferingEvent {
@@ -336,7 +340,10 @@ fn every_command_but_create() -> Vec<OfferingCommand> {
             endpoint: endpoint(API, "API"),
             at: at(),
         },
-        C::RemoveEndpoint { uuid: DOCS, at: at() },
+        C::RemoveEndpoint {
+            uuid: DOCS,
+            at: at(),
+        },
         C::AddComponent {
             component: licence(),
             at: at(),
@@ -361,7 +368,10 @@ fn every_command_but_create() -> Vec<OfferingCommand> {
             settings: Map::new(),
             at: at(),
         },
-        C::RemovePartition { uuid: BATCH, at: at() },
+        C::RemovePartition {
+            uuid: BATCH,
+            at: at(),
+        },
         C::AddPlan {
             plan: plan(GOLD_PLAN, "Gold"),
             at: at(),
@@ -501,7 +511,11 @@ async fn it_should_create_a_tenant_with_only_some_of_its_builtin_components() {
     let components = vec![builtin_component(RAM, "ram", BillingType::Limit)];
     TestFramework::<Offering>::with(())
         .given_no_previous_events()
-        .when_async(create_command("OpenStack.Tenant", components.clone(), vec![]))
+        .when_async(create_command(
+            "OpenStack.Tenant",
+            components.clone(),
+            vec![],
+        ))
         .await
         .then_expect_events(vec![created_as("OpenStack.Tenant", components, vec![])]);
 }
@@ -525,14 +539,22 @@ async fn it_should_accept_any_component_on_a_type_without_builtin_components() {
     ];
     TestFramework::<Offering>::with(())
         .given_no_previous_events()
-        .when_async(create_command("Marketplace.Slurm", components.clone(), vec![]))
+        .when_async(create_command(
+            "Marketplace.Slurm",
+            components.clone(),
+            vec![],
+        ))
         .await
         .then_expect_events(vec![created_as("Marketplace.Slurm", components, vec![])]);
 }
 
 #[tokio::test]
 async fn it_should_not_create_an_offering_with_duplicate_component_types() {
-    let components = vec![cpu(), storage(), component(Uuid::from_u128(120), "cpu", BillingType::Usage)];
+    let components = vec![
+        cpu(),
+        storage(),
+        component(Uuid::from_u128(120), "cpu", BillingType::Usage),
+    ];
     TestFramework::<Offering>::with(())
         .given_no_previous_events()
         .when_async(create_command("Marketplace.Basic", components, vec![]))
@@ -898,7 +920,10 @@ async fn it_should_land_in_the_state_each_lifecycle_event_names() {
         (made_unavailable(), OfferingState::Unavailable),
         (E::OfferingMadeAvailable { at: at() }, OfferingState::Active),
         (archived(), OfferingState::Archived),
-        (E::OfferingReturnedToDraft { at: at() }, OfferingState::Draft),
+        (
+            E::OfferingReturnedToDraft { at: at() },
+            OfferingState::Draft,
+        ),
     ];
     for (event, state) in cases {
         let offering = replay(vec![created(), event.clone()]);
@@ -947,7 +972,10 @@ async fn it_should_refuse_edits_of_an_archived_offering() {
             endpoint: endpoint(API, "API"),
             at: at(),
         },
-        C::RemoveEndpoint { uuid: DOCS, at: at() },
+        C::RemoveEndpoint {
+            uuid: DOCS,
+            at: at(),
+        },
         C::AddComponent {
             component: licence(),
             at: at(),
@@ -972,7 +1000,10 @@ async fn it_should_refuse_edits_of_an_archived_offering() {
             settings: Map::new(),
             at: at(),
         },
-        C::RemovePartition { uuid: BATCH, at: at() },
+        C::RemovePartition {
+            uuid: BATCH,
+            at: at(),
+        },
         C::AddPlan {
             plan: plan(GOLD_PLAN, "Gold"),
             at: at(),
@@ -1287,7 +1318,10 @@ async fn it_should_add_an_endpoint() {
 async fn it_should_remove_an_endpoint() {
     TestFramework::<Offering>::with(())
         .given(vec![created()])
-        .when_async(OfferingCommand::RemoveEndpoint { uuid: DOCS, at: at() })
+        .when_async(OfferingCommand::RemoveEndpoint {
+            uuid: DOCS,
+            at: at(),
+        })
         .await
         .then_expect_events(vec![OfferingEvent::OfferingEndpointRemoved {
             uuid: DOCS,
@@ -1312,9 +1346,15 @@ async fn it_should_emit_nothing_when_removing_an_endpoint_twice() {
     TestFramework::<Offering>::with(())
         .given(vec![
             created(),
-            OfferingEvent::OfferingEndpointRemoved { uuid: DOCS, at: at() },
+            OfferingEvent::OfferingEndpointRemoved {
+                uuid: DOCS,
+                at: at(),
+            },
         ])
-        .when_async(OfferingCommand::RemoveEndpoint { uuid: DOCS, at: at() })
+        .when_async(OfferingCommand::RemoveEndpoint {
+            uuid: DOCS,
+            at: at(),
+        })
         .await
         .then_expect_events(vec![]);
 }
@@ -1327,7 +1367,10 @@ async fn it_should_keep_endpoints_in_order_when_adding_and_removing() {
             endpoint: endpoint(API, "API"),
             at: at(),
         },
-        OfferingEvent::OfferingEndpointRemoved { uuid: DOCS, at: at() },
+        OfferingEvent::OfferingEndpointRemoved {
+            uuid: DOCS,
+            at: at(),
+        },
     ]);
     assert_eq!(offering.endpoints, vec![endpoint(API, "API")]);
 }
@@ -1731,7 +1774,11 @@ async fn it_should_update_only_the_settings_of_a_partition_when_no_name_is_given
         })
         .await
         .then_expect_events(vec![OfferingEvent::OfferingPartitionUpdated {
-            partition: stamped(partition(BATCH, "batch", json!({"max_time": 60, "priority": 5}))),
+            partition: stamped(partition(
+                BATCH,
+                "batch",
+                json!({"max_time": 60, "priority": 5}),
+            )),
             at: at(),
         }]);
 }
@@ -1750,7 +1797,11 @@ async fn it_should_keep_a_partitions_own_name_without_calling_it_a_duplicate() {
         })
         .await
         .then_expect_events(vec![OfferingEvent::OfferingPartitionUpdated {
-            partition: stamped(partition(BATCH, "batch", json!({"max_time": 60, "priority": 1}))),
+            partition: stamped(partition(
+                BATCH,
+                "batch",
+                json!({"max_time": 60, "priority": 1}),
+            )),
             at: at(),
         }]);
 }
@@ -1793,7 +1844,10 @@ async fn it_should_remove_a_partition() {
     given.extend(partitions_added());
     TestFramework::<Offering>::with(())
         .given(given)
-        .when_async(OfferingCommand::RemovePartition { uuid: BATCH, at: at() })
+        .when_async(OfferingCommand::RemovePartition {
+            uuid: BATCH,
+            at: at(),
+        })
         .await
         .then_expect_events(vec![OfferingEvent::OfferingPartitionRemoved {
             uuid: BATCH,
@@ -1817,7 +1871,10 @@ async fn it_should_not_remove_an_unknown_partition() {
 async fn it_should_free_a_partition_name_once_the_partition_is_removed() {
     let mut given = vec![created()];
     given.extend(partitions_added());
-    given.push(OfferingEvent::OfferingPartitionRemoved { uuid: BATCH, at: at() });
+    given.push(OfferingEvent::OfferingPartitionRemoved {
+        uuid: BATCH,
+        at: at(),
+    });
     let batch = partition(UNKNOWN, "batch", json!({}));
     TestFramework::<Offering>::with(())
         .given(given)
@@ -2306,11 +2363,26 @@ async fn it_should_apply_plan_prices_and_sum_them_by_billing_type() {
         plan.future_prices,
         BTreeMap::from([("cpu".to_string(), Decimal::new(2, 0))])
     );
-    assert_eq!(offering.plan_price_of(plan, BillingType::One), Decimal::new(12550, 2));
-    assert_eq!(offering.plan_price_of(plan, BillingType::Fixed), Decimal::new(15, 1));
-    assert_eq!(offering.plan_price_of(plan, BillingType::Usage), Decimal::new(2, 2));
-    assert_eq!(offering.plan_price_of(plan, BillingType::Few), Decimal::ZERO);
-    assert_eq!(offering.plan_price_of(plan, BillingType::Limit), Decimal::ZERO);
+    assert_eq!(
+        offering.plan_price_of(plan, BillingType::One),
+        Decimal::new(12550, 2)
+    );
+    assert_eq!(
+        offering.plan_price_of(plan, BillingType::Fixed),
+        Decimal::new(15, 1)
+    );
+    assert_eq!(
+        offering.plan_price_of(plan, BillingType::Usage),
+        Decimal::new(2, 2)
+    );
+    assert_eq!(
+        offering.plan_price_of(plan, BillingType::Few),
+        Decimal::ZERO
+    );
+    assert_eq!(
+        offering.plan_price_of(plan, BillingType::Limit),
+        Decimal::ZERO
+    );
 }
 
 #[tokio::test]
@@ -2321,11 +2393,20 @@ async fn it_should_ignore_prices_of_removed_components_when_summing() {
             plan: priced_plan(),
             at: at(),
         },
-        OfferingEvent::OfferingComponentRemoved { uuid: CPU, at: at() },
+        OfferingEvent::OfferingComponentRemoved {
+            uuid: CPU,
+            at: at(),
+        },
     ]);
     let plan = offering.plan(GOLD_PLAN).unwrap();
-    assert_eq!(offering.plan_price_of(plan, BillingType::Fixed), Decimal::ZERO);
-    assert_eq!(offering.plan_price_of(plan, BillingType::Usage), Decimal::new(2, 2));
+    assert_eq!(
+        offering.plan_price_of(plan, BillingType::Fixed),
+        Decimal::ZERO
+    );
+    assert_eq!(
+        offering.plan_price_of(plan, BillingType::Usage),
+        Decimal::new(2, 2)
+    );
 }
 
 #[tokio::test]
@@ -2583,8 +2664,14 @@ async fn it_should_apply_a_billing_switch_to_the_components() {
             at: at(),
         },
     ]);
-    assert_eq!(offering.component(RAM).unwrap().billing_type, BillingType::Usage);
-    assert_eq!(offering.component(CORES).unwrap().billing_type, BillingType::Limit);
+    assert_eq!(
+        offering.component(RAM).unwrap().billing_type,
+        BillingType::Usage
+    );
+    assert_eq!(
+        offering.component(CORES).unwrap().billing_type,
+        BillingType::Limit
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -2862,7 +2949,10 @@ async fn it_should_follow_the_time_of_the_latest_event_in_modified() {
             endpoint: endpoint(API, "API"),
             at: later(),
         },
-        OfferingEvent::OfferingEndpointRemoved { uuid: API, at: later() },
+        OfferingEvent::OfferingEndpointRemoved {
+            uuid: API,
+            at: later(),
+        },
         OfferingEvent::OfferingComponentAdded {
             component: licence(),
             at: later(),
@@ -2883,7 +2973,10 @@ async fn it_should_follow_the_time_of_the_latest_event_in_modified() {
             partition: partition(BATCH, "batch", json!({})),
             at: later(),
         },
-        OfferingEvent::OfferingPartitionRemoved { uuid: BATCH, at: later() },
+        OfferingEvent::OfferingPartitionRemoved {
+            uuid: BATCH,
+            at: later(),
+        },
         OfferingEvent::PlanAdded {
             plan: priced_plan(),
             at: later(),
@@ -2941,4 +3034,96 @@ async fn it_should_name_every_event_by_its_variant() {
     assert_eq!(created().event_version(), "1");
     assert_eq!(plan_archived(BASIC_PLAN).event_type(), "PlanArchived");
     assert_eq!(deleted().event_type(), "OfferingDeleted");
+}
+
+#[tokio::test]
+async fn it_should_not_let_an_update_change_a_components_identity_or_builtin_flag() {
+    TestFramework::<Offering>::with(())
+        .given(vec![created()])
+        .when_async(OfferingCommand::UpdateComponent {
+            uuid: CPU,
+            changes: changes(
+                json!({"uuid": UNKNOWN.to_string(), "is_builtin": true, "name": "Cores"}),
+            ),
+            at: later(),
+        })
+        .await
+        .then_expect_events(vec![OfferingEvent::OfferingComponentUpdated {
+            component: Component {
+                name: "Cores".into(),
+                ..cpu()
+            },
+            at: later(),
+        }]);
+}
+
+#[tokio::test]
+async fn it_should_not_add_custom_components_to_a_type_with_builtin_ones() {
+    TestFramework::<Offering>::with(())
+        .given(vec![tenant_created()])
+        .when_async(OfferingCommand::AddComponent {
+            component: licence(),
+            at: later(),
+        })
+        .await
+        .then_expect_error(OfferingError::ExtraComponents);
+}
+
+#[tokio::test]
+async fn it_should_keep_prices_quotas_and_archiving_out_of_plan_updates() {
+    TestFramework::<Offering>::with(())
+        .given(vec![created_as(
+            "Marketplace.Basic",
+            vec![cpu(), storage()],
+            vec![priced_plan()],
+        )])
+        .when_async(OfferingCommand::UpdatePlan {
+            uuid: GOLD_PLAN,
+            changes: changes(json!({"name": "Platinum", "archived": true, "prices": {}})),
+            has_resources: false,
+            at: later(),
+        })
+        .await
+        .then_expect_events(vec![OfferingEvent::PlanUpdated {
+            plan: Plan {
+                name: "Platinum".into(),
+                ..priced_plan()
+            },
+            at: later(),
+        }]);
+}
+
+#[tokio::test]
+async fn it_should_not_change_plans_of_an_archived_or_remote_offering() {
+    TestFramework::<Offering>::with(())
+        .given(vec![created(), archived()])
+        .when_async(OfferingCommand::SetPlanQuotas {
+            uuid: BASIC_PLAN,
+            quotas: BTreeMap::new(),
+            at: later(),
+        })
+        .await
+        .then_expect_error(OfferingError::Archived);
+    TestFramework::<Offering>::with(())
+        .given(vec![remote_created()])
+        .when_async(OfferingCommand::ArchivePlan {
+            uuid: BASIC_PLAN,
+            at: later(),
+        })
+        .await
+        .then_expect_error(OfferingError::NotManageable);
+}
+
+#[tokio::test]
+async fn it_should_not_make_an_offering_available_without_an_active_plan() {
+    TestFramework::<Offering>::with(())
+        .given(vec![
+            created(),
+            activated(),
+            made_unavailable(),
+            plan_archived(BASIC_PLAN),
+        ])
+        .when_async(transition(Lifecycle::MakeAvailable))
+        .await
+        .then_expect_error(OfferingError::NoPlans);
 }
