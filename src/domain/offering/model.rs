@@ -118,6 +118,7 @@ impl LimitPeriod {
 #[serde(rename_all = "snake_case")]
 pub enum PlanUnit {
     Month,
+    Quarter,
     HalfMonth,
     #[default]
     Day,
@@ -126,8 +127,9 @@ pub enum PlanUnit {
 }
 
 impl PlanUnit {
-    pub const ALL: [PlanUnit; 5] = [
+    pub const ALL: [PlanUnit; 6] = [
         PlanUnit::Month,
+        PlanUnit::Quarter,
         PlanUnit::HalfMonth,
         PlanUnit::Day,
         PlanUnit::Hour,
@@ -137,6 +139,7 @@ impl PlanUnit {
     pub fn as_str(self) -> &'static str {
         match self {
             PlanUnit::Month => "month",
+            PlanUnit::Quarter => "quarter",
             PlanUnit::HalfMonth => "half_month",
             PlanUnit::Day => "day",
             PlanUnit::Hour => "hour",
