@@ -36,8 +36,8 @@ async fn dump_read_models(app: &TestApp) -> Value {
     Value::Object(dump)
 }
 
-/// A small directory: a customer with an owner, a project with a manager, a category and a
-/// service provider.
+/// A small ledger: a customer with an owner, a project with a manager, a category, service
+/// providers and an offering that went through several changes.
 async fn populate(app: &TestApp) {
     let customer = app.create_customer("Acme Research").await;
     let owner = app.create_user("owner").await;
@@ -55,7 +55,7 @@ async fn populate(app: &TestApp) {
         )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-    app.create_category("HPC").await;
+    let category = app.create_category("HPC").await;
     let reply = app
         .post(
             "/api/marketplace-service-providers/",
@@ -64,6 +64,36 @@ async fn populate(app: &TestApp) {
         )
         .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let provider = app.create_provider("Compute Provider").await;
+    let offering = app
+        .create_offering(
+            &provider.url(),
+            &category.url(),
+            "Marketplace.Slurm",
+            json!({
+                "components": [{"type": "cpu", "name": "CPU", "billing_type": "usage"}],
+                "plans": [{"name": "Default", "unit": "month", "prices": {"cpu": 0.25}}],
+            }),
+        )
+        .await;
+    let base = format!("/api/marketplace-provider-offerings/{}", offering.uuid());
+    for (action, body) in [
+        (
+            "add_endpoint",
+            json!({"name": "Portal", "url": "https://hpc.example.org"}),
+        ),
+        (
+            "update_overview",
+            json!({"name": "Compute", "description": "Cores"}),
+        ),
+        ("activate", json!({})),
+        ("pause", json!({"paused_reason": "upgrade"})),
+    ] {
+        let reply = app
+            .post(&format!("{base}/{action}/"), &app.admin_token, body)
+            .await;
+        assert!(reply.status.is_success(), "{action}: {}", reply.text);
+    }
 }
 
 #[tokio::test]
@@ -240,6 +270,9 @@ async fn a_rebuild_reproduces_the_read_models_exactly() {
     let app = spawn_app().await;
     populate(&app).await;
     let before = dump_read_models(&app).await;
+
+    assert_eq!(before["offerings"].as_array().unwrap().len(), 1);
+    assert_eq!(before["plans"].as_array().unwrap().len(), 1);
 
     let applied = app.ledger.projector.rebuild().await.unwrap();
 
