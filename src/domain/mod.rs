@@ -5,7 +5,9 @@
 pub mod category;
 pub mod customer;
 pub mod offering;
+pub mod order;
 pub mod project;
+pub mod resource;
 pub mod roles;
 pub mod service_provider;
 pub mod user;
