@@ -127,6 +127,8 @@ pub enum ResourceCommand {
     },
 }
 
+// Events are short-lived values between the store and `apply`; boxing buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ResourceEvent {
     ResourceCreated {

@@ -241,6 +241,8 @@ pub enum OrderCommand {
     },
 }
 
+// Events are short-lived values between the store and `apply`; boxing buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum OrderEvent {
     OrderPlaced {
