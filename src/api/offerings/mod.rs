@@ -561,6 +561,15 @@ pub fn render_offering(
         OfferingView::Public => PlanSide::Public,
         OfferingView::Provider { .. } => PlanSide::Provider,
     };
+    // Waldur lists components and plans by name.
+    let mut sorted_components: Vec<&Component> = o.components.iter().collect();
+    sorted_components.sort_by(|a, b| a.name.cmp(&b.name));
+    let components: Vec<Value> = sorted_components
+        .into_iter()
+        .map(|c| render_component(o, c))
+        .collect();
+    let mut plans = plans.to_vec();
+    plans.sort_by(|a, b| a.name.cmp(&b.name));
     let plans: Vec<Value> = plans
         .iter()
         .map(|plan| {
@@ -601,7 +610,7 @@ pub fn render_offering(
         "attributes": o.settings.attributes,
         "options": o.settings.options,
         "resource_options": o.settings.resource_options,
-        "components": o.components.iter().map(|c| render_component(o, c)).collect::<Vec<_>>(),
+        "components": components,
         "plugin_options": o.settings.plugin_options,
         "state": o.state.as_str(),
         "native_name": d.native_name,

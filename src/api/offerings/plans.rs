@@ -1,7 +1,423 @@
-//! placeholder
-use crate::api::ApiState;
-use axum::Router;
+//! `/api/marketplace-plans/`: the plans of every offering, created, edited, archived and
+//! priced by the offering's provider. A plan lives inside its offering's aggregate; the
+//! plans read model only tells which offering holds a plan.
+
 use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use sqlx::{FromRow, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use super::input;
+use super::{
+    OfferingRecord, PlanSide, execute, fetch_records, has_resources, plan_resource_counts,
+    provider_record, render_plan, require,
+};
+use crate::api::access::require_staff;
+use crate::api::auth::Caller;
+use crate::api::body::Body;
+use crate::api::error::{ApiError, DomainError};
+use crate::api::form::{Form, NOT_NULL, REQUIRED};
+use crate::api::links::{Links, parse_path_uuid};
+use crate::api::list::{Paging, QueryParams, fetch_page, page_response, select_fields};
+use crate::api::{ApiState, created, no_content};
+use crate::domain::offering::model::Plan;
+use crate::domain::offering::{Offering, OfferingCommand, OfferingError};
+
+const COLLECTION: &str = "/api/marketplace-plans/";
+
+/// The plan fields an update writes; the others in the body are validated and ignored.
+const UPDATABLE: &[&str] = &["name", "description", "unit", "max_amount", "article_code"];
+
+/// The plan billing modes clients send (always, as `inherit` by default); not stored.
+const BILLING_MODES: &[&str] = &["inherit", "limit", "usage"];
+
 pub fn router() -> Router<Arc<ApiState>> {
+    let base = "/api/marketplace-plans/{uuid}";
     Router::new()
+        .route(COLLECTION, get(list).post(create))
+        .route(
+            &format!("{base}/"),
+            get(retrieve)
+                .put(update)
+                .patch(partial_update)
+                .delete(destroy),
+        )
+        .route(&format!("{base}/archive/"), post(archive))
+        .route(&format!("{base}/update_prices/"), post(update_prices))
+        .route(&format!("{base}/update_quotas/"), post(update_quotas))
+}
+
+/// A plan and the offering holding it.
+struct PlanContext {
+    record: OfferingRecord,
+    plan: Plan,
+}
+
+/// The plan with this uuid and its offering, or 404.
+async fn find_plan(state: &ApiState, uuid: Uuid) -> Result<PlanContext, ApiError> {
+    let offering: Option<Uuid> =
+        sqlx::query_scalar("SELECT offering_uuid FROM projection.plans WHERE uuid = $1")
+            .bind(uuid)
+            .fetch_optional(&state.ledger.pool)
+            .await?;
+    let offering = offering.ok_or(ApiError::NotFound("Plan"))?;
+    let record = fetch_records(state, |qb| {
+        qb.push("o.uuid = ");
+        qb.push_bind(offering);
+    })
+    .await?
+    .into_iter()
+    .next()
+    .ok_or(ApiError::NotFound("Plan"))?;
+    let plan = record
+        .offering
+        .plan(uuid)
+        .cloned()
+        .ok_or(ApiError::NotFound("Plan"))?;
+    Ok(PlanContext { record, plan })
+}
+
+async fn plan_from_path(state: &ApiState, raw_uuid: &str) -> Result<PlanContext, ApiError> {
+    let uuid = parse_path_uuid(raw_uuid, "Plan")?;
+    find_plan(state, uuid).await
+}
+
+/// The provider body of a plan (`ProviderPlanDetails`, all 15 required keys).
+async fn render(state: &ApiState, links: &Links, context: &PlanContext) -> Result<Value, ApiError> {
+    let counts = plan_resource_counts(state, context.record.uuid).await?;
+    let count = counts.get(&context.plan.uuid).copied().unwrap_or(0);
+    Ok(render_plan(
+        &context.record.offering,
+        &context.plan,
+        links,
+        PlanSide::Provider,
+        count,
+    ))
+}
+
+#[derive(FromRow)]
+struct PlanRow {
+    document: Value,
+    plan_uuid: Uuid,
+    resources_count: i64,
+}
+
+const LIST_SELECT: &str = "o.document, pl.uuid AS plan_uuid, \
+    (SELECT count(*) FROM projection.resources r WHERE r.plan_uuid = pl.uuid) AS resources_count";
+const LIST_FROM: &str =
+    "projection.plans pl JOIN projection.offerings o ON o.uuid = pl.offering_uuid";
+
+/// `offering` (a provider offering URL), `offering_uuid`, `parent_offering_uuid` (offerings
+/// have no parents here, so the plans of that offering) and repeated `offering_slug`.
+fn push_plan_filters(qb: &mut QueryBuilder<'_, Postgres>, params: &QueryParams) {
+    qb.push(" WHERE true");
+    if let Some(url) = params.get("offering") {
+        let uuid = crate::api::form::parse_hyperlink(url, "marketplace-provider-offerings")
+            .unwrap_or(Uuid::nil());
+        qb.push(" AND pl.offering_uuid = ");
+        qb.push_bind(uuid);
+    }
+    for param in ["offering_uuid", "parent_offering_uuid"] {
+        if let Some(raw) = params.get(param) {
+            qb.push(" AND pl.offering_uuid = ");
+            qb.push_bind(Uuid::parse_str(raw.trim()).unwrap_or(Uuid::nil()));
+        }
+    }
+    let slugs: Vec<String> = params
+        .all("offering_slug")
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    if !slugs.is_empty() {
+        qb.push(" AND o.slug = ANY(");
+        qb.push_bind(slugs);
+        qb.push(")");
+    }
+}
+
+/// Every authenticated user sees every plan (there are no organization-group restrictions).
+async fn list(
+    State(state): State<Arc<ApiState>>,
+    _caller: Caller,
+    links: Links,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = QueryParams::parse(raw.as_deref());
+    let paging = Paging::from_params(&params)?;
+    let (total, rows, paging): (i64, Vec<PlanRow>, Paging) = fetch_page(
+        &state.ledger.pool,
+        LIST_SELECT,
+        LIST_FROM,
+        |qb| push_plan_filters(qb, &params),
+        "pl.name, pl.uuid",
+        paging,
+    )
+    .await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in rows {
+        let offering: Offering = serde_json::from_value(row.document)
+            .map_err(|e| ApiError::internal(anyhow::anyhow!(e).context("offering document")))?;
+        let Some(plan) = offering.plan(row.plan_uuid) else {
+            continue;
+        };
+        items.push(render_plan(
+            &offering,
+            plan,
+            &links,
+            PlanSide::Provider,
+            row.resources_count,
+        ));
+    }
+    Ok(page_response(
+        &links, COLLECTION, &params, paging, total, items,
+    ))
+}
+
+async fn retrieve(
+    State(state): State<Arc<ApiState>>,
+    _caller: Caller,
+    links: Links,
+    Path(raw_uuid): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let params = QueryParams::parse(raw.as_deref());
+    let context = plan_from_path(&state, &raw_uuid).await?;
+    let item = render(&state, &links, &context).await?;
+    Ok(Json(select_fields(item, &params)))
+}
+
+/// `billing_mode`: clients always send it; a known mode is accepted and not stored.
+fn read_billing_mode(form: &mut Form) {
+    match form.raw("billing_mode") {
+        None => {}
+        Some(Value::Null) => form.error("billing_mode", NOT_NULL),
+        Some(Value::String(mode)) if BILLING_MODES.contains(&mode.as_str()) => {}
+        Some(Value::String(mode)) => {
+            let message = format!("\"{mode}\" is not a valid choice.");
+            form.error("billing_mode", message);
+        }
+        Some(other) => {
+            let message = format!("\"{other}\" is not a valid choice.");
+            form.error("billing_mode", message);
+        }
+    }
+}
+
+async fn create(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    links: Links,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let mut form = Form::new(body);
+    let changes = input::read_plan(&mut form);
+    read_billing_mode(&mut form);
+    let mut record = None;
+    if let Some(uuid) = form.hyperlink("offering", "marketplace-provider-offerings", true) {
+        match provider_record(&state, &caller, uuid).await {
+            Ok(found) => record = Some(found),
+            Err(ApiError::NotFound(_)) => {
+                form.error("offering", "Invalid hyperlink - Object does not exist.")
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    form.finish()?;
+    let record = record.expect("validated");
+    require(&state, &caller, &record, "OFFERING.CREATE_PLAN").await?;
+    let plan = input::new_plan(&changes, Uuid::new_v4());
+    let plan_uuid = plan.uuid;
+    let ctx = caller.ctx();
+    let command = OfferingCommand::AddPlan { plan, at: ctx.now };
+    execute(&state, &caller, record.uuid, command).await?;
+    let context = find_plan(&state, plan_uuid).await?;
+    let item = render(&state, &links, &context).await?;
+    Ok(created(links.object("marketplace-plans", plan_uuid), item))
+}
+
+async fn update(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    links: Links,
+    Path(raw_uuid): Path<String>,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    write_plan(&state, &caller, &links, &raw_uuid, Form::new(body)).await
+}
+
+async fn partial_update(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    links: Links,
+    Path(raw_uuid): Path<String>,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    write_plan(&state, &caller, &links, &raw_uuid, Form::partial(body)).await
+}
+
+/// PUT and PATCH: 404, then the permission (403), then "used by resources" (400), then the
+/// body. Only name, description, unit, max_amount and article_code are written; `offering`
+/// is protected and ignored.
+async fn write_plan(
+    state: &ApiState,
+    caller: &Caller,
+    links: &Links,
+    raw_uuid: &str,
+    mut form: Form,
+) -> Result<Json<Value>, ApiError> {
+    let context = plan_from_path(state, raw_uuid).await?;
+    require(state, caller, &context.record, "OFFERING.UPDATE_PLAN").await?;
+    let plan_uuid = context.plan.uuid;
+    let in_use = has_resources(state, context.record.uuid, Some(plan_uuid)).await?;
+    if in_use {
+        return Err(OfferingError::PlanInUse.into_api());
+    }
+    let mut changes = input::read_plan(&mut form);
+    read_billing_mode(&mut form);
+    form.finish()?;
+    changes.retain(|key, _| UPDATABLE.contains(&key.as_str()));
+    if !changes.is_empty() {
+        let ctx = caller.ctx();
+        let command = OfferingCommand::UpdatePlan {
+            uuid: plan_uuid,
+            changes,
+            has_resources: in_use,
+            at: ctx.now,
+        };
+        execute(state, caller, context.record.uuid, command).await?;
+    }
+    let context = find_plan(state, plan_uuid).await?;
+    Ok(Json(render(state, links, &context).await?))
+}
+
+/// Staff only; a plan that resources use is kept (they refer to it).
+async fn destroy(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(raw_uuid): Path<String>,
+) -> Result<Response, ApiError> {
+    let context = plan_from_path(&state, &raw_uuid).await?;
+    require_staff(&caller)?;
+    if super::has_resources(&state, context.record.uuid, Some(context.plan.uuid)).await? {
+        return Err(ApiError::Conflict(
+            "Cannot delete plan with existing resources".into(),
+        ));
+    }
+    let ctx = caller.ctx();
+    let command = OfferingCommand::DeletePlan {
+        uuid: context.plan.uuid,
+        at: ctx.now,
+    };
+    execute(&state, &caller, context.record.uuid, command).await?;
+    Ok(no_content())
+}
+
+async fn archive(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(raw_uuid): Path<String>,
+) -> Result<Response, ApiError> {
+    let context = plan_from_path(&state, &raw_uuid).await?;
+    require(&state, &caller, &context.record, "OFFERING.ARCHIVE_PLAN").await?;
+    if context.plan.archived {
+        return Err(OfferingError::PlanAlreadyArchived.into_api());
+    }
+    let ctx = caller.ctx();
+    let command = OfferingCommand::ArchivePlan {
+        uuid: context.plan.uuid,
+        at: ctx.now,
+    };
+    execute(&state, &caller, context.record.uuid, command).await?;
+    Ok(Json(json!({"detail": "Plan has been archived."})).into_response())
+}
+
+/// The start of `update_prices`/`update_quotas`: 404, the permission (403), then whether
+/// the offering's type lets providers manage plans (400).
+async fn pricing_context(
+    state: &ApiState,
+    caller: &Caller,
+    raw_uuid: &str,
+) -> Result<PlanContext, ApiError> {
+    let context = plan_from_path(state, raw_uuid).await?;
+    require(state, caller, &context.record, "OFFERING.UPDATE_PLAN").await?;
+    if context
+        .record
+        .offering
+        .kind()
+        .is_some_and(|kind| !kind.manages_components)
+    {
+        return Err(OfferingError::NotManageable.into_api());
+    }
+    Ok(context)
+}
+
+/// A required dictionary field: absent → required, null → not null.
+fn require_dict(form: &mut Form, field: &str) -> bool {
+    match form.raw(field) {
+        None => {
+            form.error(field, REQUIRED);
+            false
+        }
+        Some(Value::Null) => {
+            form.error(field, NOT_NULL);
+            false
+        }
+        Some(_) => true,
+    }
+}
+
+async fn update_prices(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(raw_uuid): Path<String>,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let context = pricing_context(&state, &caller, &raw_uuid).await?;
+    let mut form = Form::new(body);
+    let prices = if require_dict(&mut form, "prices") {
+        input::read_prices(&mut form, "prices")
+    } else {
+        None
+    };
+    form.finish()?;
+    let has_resources = has_resources(&state, context.record.uuid, Some(context.plan.uuid)).await?;
+    let ctx = caller.ctx();
+    let command = OfferingCommand::SetPlanPrices {
+        uuid: context.plan.uuid,
+        prices: prices.expect("validated"),
+        has_resources,
+        at: ctx.now,
+    };
+    execute(&state, &caller, context.record.uuid, command).await?;
+    Ok(StatusCode::OK.into_response())
+}
+
+async fn update_quotas(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(raw_uuid): Path<String>,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let context = pricing_context(&state, &caller, &raw_uuid).await?;
+    let mut form = Form::new(body);
+    let quotas = if require_dict(&mut form, "quotas") {
+        input::read_quotas(&mut form, "quotas")
+    } else {
+        None
+    };
+    form.finish()?;
+    let ctx = caller.ctx();
+    let command = OfferingCommand::SetPlanQuotas {
+        uuid: context.plan.uuid,
+        quotas: quotas.expect("validated"),
+        at: ctx.now,
+    };
+    execute(&state, &caller, context.record.uuid, command).await?;
+    Ok(StatusCode::OK.into_response())
 }

@@ -829,7 +829,6 @@ impl Offering {
                 at,
             } => {
                 self.require_editable()?;
-                self.require_manageable()?;
                 let current = self.plan(uuid).ok_or(OfferingError::PlanNotFound)?;
                 if has_resources {
                     return Err(OfferingError::PlanInUse);
@@ -842,11 +841,16 @@ impl Offering {
                 plan.prices = current.prices.clone();
                 plan.future_prices = current.future_prices.clone();
                 plan.quotas = current.quotas.clone();
+                // Plans synced from a remote Waldur keep the names their source gives them.
+                if self.require_manageable().is_err() {
+                    plan.name = current.name.clone();
+                    plan.description = current.description.clone();
+                    plan.article_code = current.article_code.clone();
+                }
                 vec![E::PlanUpdated { plan, at }]
             }
             C::ArchivePlan { uuid, at } => {
                 self.require_live()?;
-                self.require_manageable()?;
                 let plan = self.plan(uuid).ok_or(OfferingError::PlanNotFound)?;
                 if plan.archived {
                     return Err(OfferingError::PlanAlreadyArchived);
@@ -855,7 +859,6 @@ impl Offering {
             }
             C::DeletePlan { uuid, at } => {
                 self.require_live()?;
-                self.require_manageable()?;
                 self.plan(uuid).ok_or(OfferingError::PlanNotFound)?;
                 vec![E::PlanDeleted { uuid, at }]
             }

@@ -3106,12 +3106,44 @@ async fn it_should_not_change_plans_of_an_archived_or_remote_offering() {
         .then_expect_error(OfferingError::Archived);
     TestFramework::<Offering>::with(())
         .given(vec![remote_created()])
+        .when_async(OfferingCommand::SetPlanQuotas {
+            uuid: BASIC_PLAN,
+            quotas: BTreeMap::new(),
+            at: later(),
+        })
+        .await
+        .then_expect_error(OfferingError::NotManageable);
+}
+
+#[tokio::test]
+async fn it_should_keep_the_names_of_remote_plans_but_archive_them_on_request() {
+    TestFramework::<Offering>::with(())
+        .given(vec![remote_created()])
+        .when_async(OfferingCommand::UpdatePlan {
+            uuid: BASIC_PLAN,
+            changes: changes(json!({"name": "Renamed", "max_amount": 5})),
+            has_resources: false,
+            at: later(),
+        })
+        .await
+        .then_expect_events(vec![OfferingEvent::PlanUpdated {
+            plan: Plan {
+                max_amount: Some(5),
+                ..basic_plan()
+            },
+            at: later(),
+        }]);
+    TestFramework::<Offering>::with(())
+        .given(vec![remote_created()])
         .when_async(OfferingCommand::ArchivePlan {
             uuid: BASIC_PLAN,
             at: later(),
         })
         .await
-        .then_expect_error(OfferingError::NotManageable);
+        .then_expect_events(vec![OfferingEvent::PlanArchived {
+            uuid: BASIC_PLAN,
+            at: later(),
+        }]);
 }
 
 #[tokio::test]
