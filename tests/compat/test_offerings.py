@@ -131,3 +131,60 @@ def test_offering_edits_through_the_client_are_visible_in_the_next_read(admin, u
     assert [e.uuid for e in fetched.endpoints] == [endpoint.uuid]
     assert fetched.paused_reason == "maintenance"
     assert fetched.state == OfferingState.PAUSED
+
+
+def test_plans_are_priced_and_the_offering_is_public_once_active(admin, unique):
+    from waldur_api_client.api.marketplace_plans import (
+        marketplace_plans_create,
+        marketplace_plans_retrieve,
+        marketplace_plans_update_prices,
+    )
+    from waldur_api_client.api.marketplace_public_offerings import (
+        marketplace_public_offerings_list,
+        marketplace_public_offerings_plans_list,
+        marketplace_public_offerings_retrieve,
+    )
+    from waldur_api_client.models import PricesUpdateRequest, ProviderPlanDetailsRequest
+    from waldur_api_client.models.prices_update_request_prices import PricesUpdateRequestPrices
+
+    customer, category = make_provider(admin, unique)
+    offering = marketplace_provider_offerings_create.sync(
+        client=admin,
+        body=OfferingCreateRequest(
+            name=f"GPU {unique}",
+            category=category.url,
+            type_="Marketplace.Slurm",
+            customer=customer.url,
+            components=[
+                OfferingComponentRequest(
+                    billing_type=BillingTypeEnum.USAGE, type_="gpu", name="GPU hours"
+                )
+            ],
+        ),
+    )
+    plan = marketplace_plans_create.sync(
+        client=admin,
+        body=ProviderPlanDetailsRequest(
+            name="Standard", offering=offering.url, unit=BillingUnit.MONTH, unit_price="10"
+        ),
+    )
+    prices = PricesUpdateRequestPrices()
+    prices.additional_properties = {"gpu": "1.5"}
+    updated = marketplace_plans_update_prices.sync_detailed(
+        client=admin, uuid=plan.uuid, body=PricesUpdateRequest(prices=prices)
+    )
+    assert updated.status_code == 200
+    fetched_plan = marketplace_plans_retrieve.sync(client=admin, uuid=plan.uuid)
+    assert fetched_plan.prices.additional_properties == {"gpu": 1.5}
+    assert fetched_plan.unit_price == "10.0000000000"
+
+    assert marketplace_public_offerings_list.sync(client=admin, customer_uuid=customer.uuid) == []
+    marketplace_provider_offerings_activate.sync(client=admin, uuid=offering.uuid)
+
+    public = marketplace_public_offerings_list.sync(client=admin, customer_uuid=customer.uuid)
+    assert [o.uuid for o in public] == [offering.uuid]
+    detail = marketplace_public_offerings_retrieve.sync(client=admin, uuid=offering.uuid)
+    assert [p.uuid for p in detail.plans] == [plan.uuid]
+    assert "/api/marketplace-public-offerings/" in detail.plans[0].url
+    plans = marketplace_public_offerings_plans_list.sync(client=admin, uuid=offering.uuid)
+    assert [p.name for p in plans] == ["Standard"]

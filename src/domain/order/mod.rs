@@ -513,11 +513,12 @@ impl Order {
     }
 
     fn record_error(&mut self, message: String, traceback: String, at: DateTime<Utc>) {
+        let traceback = traceback.trim().to_string();
         if message != self.error_message || traceback != self.error_traceback {
             self.error_updated_at = Some(at);
         }
         self.error_message = message;
-        self.error_traceback = traceback.trim().to_string();
+        self.error_traceback = traceback;
     }
 
     fn require_in(&self, valid: &[OrderState]) -> Result<(), OrderError> {
@@ -554,6 +555,10 @@ impl Order {
         {
             if self.spec.is_some() {
                 return Err(OrderError::AlreadyExists);
+            }
+            // Leaving pending-consumer needs a consumer reviewer, and a reviewer leaves it.
+            if consumer_reviewer.is_some() == (next == PendingConsumer) {
+                return Err(OrderError::InvalidNextState(next.as_str()));
             }
             let mut events = vec![E::OrderPlaced { spec: *spec, at }];
             if let Some(reviewer) = consumer_reviewer {
