@@ -28,10 +28,7 @@ pub fn router() -> Router<Arc<ApiState>> {
         .route("/api/marketplace-categories/", get(list).post(create))
         .route(
             "/api/marketplace-categories/{uuid}/",
-            get(retrieve)
-                .patch(partial_update)
-                .put(full_update)
-                .delete(destroy),
+            get(retrieve).patch(update).put(update).delete(destroy),
         )
 }
 
@@ -212,26 +209,6 @@ async fn create(
         links.object("marketplace-categories", uuid),
         render(&row, &links),
     ))
-}
-
-async fn partial_update(
-    state: State<Arc<ApiState>>,
-    caller: Caller,
-    links: Links,
-    path: Path<String>,
-    Body(body): Body,
-) -> Result<Response, ApiError> {
-    update(state, caller, links, path, Form::partial(body)).await
-}
-
-async fn full_update(
-    state: State<Arc<ApiState>>,
-    caller: Caller,
-    links: Links,
-    path: Path<String>,
-    Body(body): Body,
-) -> Result<Response, ApiError> {
-    update(state, caller, links, path, Form::new(body)).await
 }
 
 async fn update(

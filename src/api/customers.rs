@@ -31,10 +31,7 @@ pub fn router() -> Router<Arc<ApiState>> {
         .route("/api/customers/", get(list).post(create))
         .route(
             "/api/customers/{uuid}/",
-            get(retrieve)
-                .patch(partial_update)
-                .put(full_update)
-                .delete(destroy),
+            get(retrieve).patch(update).put(update).delete(destroy),
         )
         .merge(team_routes("customers", TeamScope::Customer))
 }
@@ -538,26 +535,6 @@ async fn create(
     }
     let item = rendered(&state, &caller, &links, uuid).await?;
     Ok(created(links.object("customers", uuid), item))
-}
-
-async fn partial_update(
-    state: State<Arc<ApiState>>,
-    caller: Caller,
-    links: Links,
-    path: Path<String>,
-    Body(body): Body,
-) -> Result<Response, ApiError> {
-    update(state, caller, links, path, Form::partial(body)).await
-}
-
-async fn full_update(
-    state: State<Arc<ApiState>>,
-    caller: Caller,
-    links: Links,
-    path: Path<String>,
-    Body(body): Body,
-) -> Result<Response, ApiError> {
-    update(state, caller, links, path, Form::new(body)).await
 }
 
 async fn update(

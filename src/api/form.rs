@@ -12,7 +12,8 @@ pub const REQUIRED: &str = "This field is required.";
 pub const NOT_NULL: &str = "This field may not be null.";
 pub const NOT_BLANK: &str = "This field may not be blank.";
 
-/// A request body being validated.
+/// A request body being validated. As an extractor it reads the body and is partial for
+/// PATCH (absent fields are left alone) and complete for every other method.
 pub struct Form {
     data: Map<String, Value>,
     errors: FieldErrors,
@@ -20,6 +21,20 @@ pub struct Form {
     nested: Map<String, Value>,
     /// PATCH: absent fields are left alone, so nothing is required.
     partial: bool,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for Form {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let partial = req.method() == axum::http::Method::PATCH;
+        let crate::api::body::Body(data) = crate::api::body::Body::from_request(req, state).await?;
+        Ok(if partial {
+            Form::partial(data)
+        } else {
+            Form::new(data)
+        })
+    }
 }
 
 impl Form {

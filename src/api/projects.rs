@@ -30,10 +30,7 @@ pub fn router() -> Router<Arc<ApiState>> {
         .route("/api/projects/", get(list).post(create))
         .route(
             "/api/projects/{uuid}/",
-            get(retrieve)
-                .patch(partial_update)
-                .put(full_update)
-                .delete(destroy),
+            get(retrieve).patch(update).put(update).delete(destroy),
         )
         .merge(team_routes("projects", TeamScope::Project))
 }
@@ -413,26 +410,6 @@ async fn create(
         links.object("projects", uuid),
         render(&row, &links),
     ))
-}
-
-async fn partial_update(
-    state: State<Arc<ApiState>>,
-    caller: Caller,
-    links: Links,
-    path: Path<String>,
-    Body(body): Body,
-) -> Result<Response, ApiError> {
-    update(state, caller, links, path, Form::partial(body)).await
-}
-
-async fn full_update(
-    state: State<Arc<ApiState>>,
-    caller: Caller,
-    links: Links,
-    path: Path<String>,
-    Body(body): Body,
-) -> Result<Response, ApiError> {
-    update(state, caller, links, path, Form::new(body)).await
 }
 
 async fn update(

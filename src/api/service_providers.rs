@@ -35,7 +35,7 @@ pub fn router() -> Router<Arc<ApiState>> {
         )
         .route(
             "/api/marketplace-service-providers/{uuid}/",
-            get(retrieve).patch(partial_update).put(full_update),
+            get(retrieve).patch(update).put(update),
         )
 }
 
@@ -250,26 +250,6 @@ async fn create(
         links.object("marketplace-service-providers", uuid),
         render(&row, &links, false),
     ))
-}
-
-async fn partial_update(
-    state: State<Arc<ApiState>>,
-    caller: Caller,
-    links: Links,
-    path: Path<String>,
-    Body(body): Body,
-) -> Result<Response, ApiError> {
-    update(state, caller, links, path, Form::partial(body)).await
-}
-
-async fn full_update(
-    state: State<Arc<ApiState>>,
-    caller: Caller,
-    links: Links,
-    path: Path<String>,
-    Body(body): Body,
-) -> Result<Response, ApiError> {
-    update(state, caller, links, path, Form::new(body)).await
 }
 
 async fn update(

@@ -25,5 +25,7 @@ mod offering_components;
 mod plans;
 // Export, import, move, backend id checks and billing modes of offerings.
 mod offering_transfer;
+// An offering's whole life through HTTP.
+mod offering_flow;
 // The event store and read models: metadata, convergence, rebuilds, the log reader.
 mod ledger;

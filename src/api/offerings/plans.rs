@@ -43,10 +43,7 @@ pub fn router() -> Router<Arc<ApiState>> {
         .route(COLLECTION, get(list).post(create))
         .route(
             &format!("{base}/"),
-            get(retrieve)
-                .put(update)
-                .patch(partial_update)
-                .delete(destroy),
+            get(retrieve).put(update).patch(update).delete(destroy),
         )
         .route(&format!("{base}/archive/"), post(archive))
         .route(&format!("{base}/update_prices/"), post(update_prices))
@@ -246,19 +243,9 @@ async fn update(
     caller: Caller,
     links: Links,
     Path(raw_uuid): Path<String>,
-    Body(body): Body,
+    form: Form,
 ) -> Result<Json<Value>, ApiError> {
-    write_plan(&state, &caller, &links, &raw_uuid, Form::new(body)).await
-}
-
-async fn partial_update(
-    State(state): State<Arc<ApiState>>,
-    caller: Caller,
-    links: Links,
-    Path(raw_uuid): Path<String>,
-    Body(body): Body,
-) -> Result<Json<Value>, ApiError> {
-    write_plan(&state, &caller, &links, &raw_uuid, Form::partial(body)).await
+    write_plan(&state, &caller, &links, &raw_uuid, form).await
 }
 
 /// PUT and PATCH: 404, then the permission (403), then "used by resources" (400), then the
