@@ -65,9 +65,8 @@ pub fn order_by(
     default: &str,
     tiebreak: &str,
 ) -> Result<String, ApiError> {
-    let Some(raw) = params.get("o") else {
-        return Ok(format!("{default}, {tiebreak}"));
-    };
+    // `o=a,-b` and repeated `o=a&o=-b` (as Waldur's client sends it) both work.
+    let raw = params.all("o").join(",");
     let mut clauses = Vec::new();
     for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (name, descending) = match part.strip_prefix('-') {
@@ -418,6 +417,20 @@ mod tests {
             "c.name DESC, c.uuid"
         );
         assert!(order_by(&params("o=secret"), &keys, "c.created", "c.uuid").is_err());
+        let repeated = [
+            OrderKey {
+                name: "name",
+                sql: "c.name",
+            },
+            OrderKey {
+                name: "created",
+                sql: "c.created",
+            },
+        ];
+        assert_eq!(
+            order_by(&params("o=-name&o=created"), &repeated, "c.created", "c.uuid").unwrap(),
+            "c.name DESC, c.created ASC, c.uuid"
+        );
     }
 
     #[test]

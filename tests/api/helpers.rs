@@ -369,3 +369,38 @@ impl TestApp {
             .expect("query runs")
     }
 }
+
+/// Starts a ledger on a fresh database with server settings changed by `f` (for example
+/// `allow_provider_offering_management`).
+pub async fn spawn_app_with_config(f: impl FnOnce(&mut ServerConfig)) -> TestApp {
+    let db = Arc::new(TestDatabase::new());
+    let mut server = ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        catch_up_interval_ms: 100,
+        ..ServerConfig::default()
+    };
+    f(&mut server);
+    let app = Application::build(&db.config(), &server, LedgerOptions::default())
+        .await
+        .expect("the application starts");
+    let address = format!("http://{}", app.address());
+    let ledger = app.ledger();
+    let admin_token = match app.admin_token.clone() {
+        Some(token) => token,
+        None => {
+            let ctx = CommandContext::system(Source::Cli);
+            ledger::directory::token_for(&ledger, &ctx, "admin", true)
+                .await
+                .expect("a token for admin")
+                .1
+        }
+    };
+    tokio::spawn(app.run_until(std::future::pending()));
+    TestApp {
+        address,
+        admin_token,
+        client: reqwest::Client::new(),
+        ledger,
+        db,
+    }
+}

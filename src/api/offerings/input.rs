@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+use crate::api::body::python_type_name;
 use crate::api::form::{Form, NOT_NULL, REQUIRED};
 use crate::domain::offering::model::{
     BillingType, Component, LimitPeriod, OfferingSettings, Plan, PlanUnit,
@@ -24,7 +25,8 @@ TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
 
 /// Reads `country`: blank or a known code.
 pub fn read_country(form: &mut Form) -> Option<String> {
-    let value = form.optional_str("country", 2)?;
+    // A choice field: a long value is an invalid choice, not a too long string.
+    let value = form.optional_str("country", 1000)?;
     if value.is_empty() || COUNTRIES.split_whitespace().any(|c| c == value) {
         Some(value)
     } else {
@@ -91,36 +93,287 @@ pub fn read_plugin_options(form: &mut Form) -> Option<Map<String, Value>> {
     Some(options)
 }
 
-/// `options`/`resource_options`: `{"options": {…}, "order": […]}`.
+/// Option field types Waldur's `OptionFieldSerializer` accepts.
+const OPTION_FIELD_TYPES: &[&str] = &[
+    "boolean",
+    "integer",
+    "money",
+    "string",
+    "text",
+    "html_text",
+    "select_string",
+    "select_string_multi",
+    "select_openstack_tenant",
+    "select_multiple_openstack_tenants",
+    "select_openstack_instance",
+    "select_multiple_openstack_instances",
+    "date",
+    "time",
+];
+
+/// `options`/`resource_options`: `{"options": {name: option field}, "order": [name…]}`,
+/// validated and cleaned as Waldur's `OfferingOptionsSerializer` does (DRF's nested error
+/// shapes; only the declared option keys are kept, `required` defaults to false). Clients
+/// parse every option field strictly, so nothing else may be stored.
 pub fn read_options(form: &mut Form, field: &str) -> Option<Value> {
     let value = form.raw(field)?.clone();
-    let valid = value.get("options").is_some_and(Value::is_object)
-        && value
-            .get("order")
-            .is_some_and(|o| o.as_array().is_some_and(|a| a.iter().all(Value::is_string)));
-    if valid {
-        Some(value)
-    } else {
-        form.error(
-            field,
-            "Options must be an object with \"options\" (a dictionary) and \"order\" (a list).",
-        );
-        None
+    match clean_options(&value) {
+        Ok(clean) => Some(clean),
+        Err(errors) => {
+            form.error_value(field, errors);
+            None
+        }
     }
+}
+
+fn not_a_dictionary(value: &Value) -> Value {
+    json!({"non_field_errors": [format!(
+        "Invalid data. Expected a dictionary, but got {}.",
+        python_type_name(value)
+    )]})
+}
+
+fn clean_options(value: &Value) -> Result<Value, Value> {
+    let map = match value {
+        Value::Object(map) => map,
+        Value::Null => return Err(json!([NOT_NULL])),
+        other => return Err(not_a_dictionary(other)),
+    };
+    let mut errors = Map::new();
+    let order = match map.get("order") {
+        None => Err(json!([REQUIRED])),
+        Some(value) => clean_string_list(value),
+    };
+    let options = match map.get("options") {
+        None => Err(json!([REQUIRED])),
+        Some(Value::Null) => Err(json!([NOT_NULL])),
+        Some(Value::Object(fields)) => {
+            let mut clean = Map::new();
+            let mut field_errors = Map::new();
+            for (name, option) in fields {
+                match clean_option_field(option) {
+                    Ok(option) => {
+                        clean.insert(name.clone(), option);
+                    }
+                    Err(error) => {
+                        field_errors.insert(name.clone(), error);
+                    }
+                }
+            }
+            if field_errors.is_empty() {
+                Ok(Value::Object(clean))
+            } else {
+                Err(Value::Object(field_errors))
+            }
+        }
+        Some(other) => Err(json!([format!(
+            "Expected a dictionary of items but got type \"{}\".",
+            python_type_name(other)
+        )])),
+    };
+    let (order, options) = match (order, options) {
+        (Ok(order), Ok(options)) => (order, options),
+        (order, options) => {
+            if let Err(error) = order {
+                errors.insert("order".into(), error);
+            }
+            if let Err(error) = options {
+                errors.insert("options".into(), error);
+            }
+            return Err(Value::Object(errors));
+        }
+    };
+    Ok(json!({"options": options, "order": order}))
+}
+
+/// A DRF `CharField` value: strings (trimmed, not blank) and numbers.
+fn clean_char(value: &Value) -> Result<String, &'static str> {
+    match value {
+        Value::String(s) if s.trim().is_empty() => Err(crate::api::form::NOT_BLANK),
+        Value::String(s) => Ok(s.trim().to_string()),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Null => Err(NOT_NULL),
+        _ => Err("Not a valid string."),
+    }
+}
+
+/// A DRF `ListField(child=CharField())` value.
+fn clean_string_list(value: &Value) -> Result<Value, Value> {
+    let items = match value {
+        Value::Array(items) => items,
+        Value::Null => return Err(json!([NOT_NULL])),
+        other => {
+            return Err(json!([format!(
+                "Expected a list of items but got type \"{}\".",
+                python_type_name(other)
+            )]));
+        }
+    };
+    let mut clean = Vec::with_capacity(items.len());
+    let mut errors = Map::new();
+    for (index, item) in items.iter().enumerate() {
+        match clean_char(item) {
+            Ok(text) => clean.push(json!(text)),
+            Err(message) => {
+                errors.insert(index.to_string(), json!([message]));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(Value::Array(clean))
+    } else {
+        Err(Value::Object(errors))
+    }
+}
+
+/// One option field (`OptionFieldSerializer`).
+fn clean_option_field(value: &Value) -> Result<Value, Value> {
+    let map = match value {
+        Value::Object(map) => map,
+        other => return Err(not_a_dictionary(other)),
+    };
+    let mut clean = Map::new();
+    let mut errors = Map::new();
+    match map.get("type") {
+        None => {
+            errors.insert("type".into(), json!([REQUIRED]));
+        }
+        Some(Value::Null) => {
+            errors.insert("type".into(), json!([NOT_NULL]));
+        }
+        Some(Value::String(t)) if OPTION_FIELD_TYPES.contains(&t.as_str()) => {
+            clean.insert("type".into(), json!(t));
+        }
+        Some(other) => {
+            let text = other
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| other.to_string());
+            errors.insert(
+                "type".into(),
+                json!([format!("\"{text}\" is not a valid choice.")]),
+            );
+        }
+    }
+    for (key, required) in [("label", true), ("help_text", false)] {
+        match map.get(key) {
+            None if required => {
+                errors.insert(key.into(), json!([REQUIRED]));
+            }
+            None => {}
+            Some(value) => match clean_char(value) {
+                Ok(text) => {
+                    clean.insert(key.into(), json!(text));
+                }
+                Err(message) => {
+                    errors.insert(key.into(), json!([message]));
+                }
+            },
+        }
+    }
+    let required = match map.get("required") {
+        None => Some(false),
+        Some(Value::Bool(b)) => Some(*b),
+        Some(Value::Number(n)) if n.as_i64() == Some(1) => Some(true),
+        Some(Value::Number(n)) if n.as_i64() == Some(0) => Some(false),
+        Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
+            "true" | "on" | "1" | "yes" | "y" => Some(true),
+            "false" | "off" | "0" | "no" | "n" => Some(false),
+            _ => None,
+        },
+        Some(_) => None,
+    };
+    match required {
+        Some(required) => {
+            clean.insert("required".into(), json!(required));
+        }
+        None => {
+            errors.insert("required".into(), json!(["Must be a valid boolean."]));
+        }
+    }
+    if let Some(choices) = map.get("choices") {
+        match clean_string_list(choices) {
+            Ok(choices) => {
+                clean.insert("choices".into(), choices);
+            }
+            Err(error) => {
+                errors.insert("choices".into(), error);
+            }
+        }
+    }
+    if let Some(default) = map.get("default") {
+        clean.insert("default".into(), default.clone());
+    }
+    for key in ["min", "max"] {
+        let Some(value) = map.get(key) else {
+            continue;
+        };
+        let parsed = match value {
+            Value::Number(n) => n
+                .as_i64()
+                .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+            Value::String(s) => s.trim().parse::<i64>().ok(),
+            _ => None,
+        };
+        match (value, parsed) {
+            (Value::Null, _) => {
+                errors.insert(key.into(), json!([NOT_NULL]));
+            }
+            (_, Some(number)) => {
+                clean.insert(key.into(), json!(number));
+            }
+            (_, None) => {
+                errors.insert(key.into(), json!(["A valid integer is required."]));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(Value::Object(clean))
+    } else {
+        Err(Value::Object(errors))
+    }
+}
+
+/// `secret_options`, with the keys clients parse strictly checked: `node_disk_driver` is
+/// `sd` or `vd`; `environ` and `ipv4_external_ip_mapping` are lists of objects.
+pub fn read_secret_options(form: &mut Form) -> Option<Map<String, Value>> {
+    let options = read_object(form, "secret_options")?;
+    if let Some(value) = options.get("node_disk_driver")
+        && !value.as_str().is_some_and(|v| ["sd", "vd"].contains(&v))
+    {
+        form.error(
+            "secret_options",
+            format!("{value} is not a valid choice for node_disk_driver."),
+        );
+        return None;
+    }
+    for key in ["environ", "ipv4_external_ip_mapping"] {
+        let valid = match options.get(key) {
+            None | Some(Value::Null) => true,
+            Some(Value::Array(items)) => items.iter().all(Value::is_object),
+            Some(_) => false,
+        };
+        if !valid {
+            form.error(
+                "secret_options",
+                format!("{key} must be a list of dictionaries."),
+            );
+            return None;
+        }
+    }
+    Some(options)
 }
 
 /// Reads the settings fields present in `form` into changes for the offering settings.
 pub fn read_settings(form: &mut Form) -> Map<String, Value> {
     let mut changes = Map::new();
-    for field in [
-        "attributes",
-        "secret_options",
-        "service_attributes",
-        "backend_id_rules",
-    ] {
+    for field in ["attributes", "service_attributes", "backend_id_rules"] {
         if let Some(value) = read_object(form, field) {
             changes.insert(field.into(), Value::Object(value));
         }
+    }
+    if let Some(value) = read_secret_options(form) {
+        changes.insert("secret_options".into(), Value::Object(value));
     }
     if let Some(value) = read_plugin_options(form) {
         changes.insert("plugin_options".into(), Value::Object(value));

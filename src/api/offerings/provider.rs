@@ -102,9 +102,11 @@ const ORDER_KEYS: &[OrderKey] = &[
         name: "type",
         sql: "o.type",
     },
+    // Waldur sorts by the stored state number, not by its name.
     OrderKey {
         name: "state",
-        sql: "o.state",
+        sql: "CASE o.state WHEN 'Draft' THEN 1 WHEN 'Active' THEN 2 WHEN 'Paused' THEN 3 \
+              WHEN 'Archived' THEN 4 ELSE 5 END",
     },
     OrderKey {
         name: "total_customers",
@@ -324,7 +326,7 @@ fn read_details(form: &mut Form, name_required: bool) -> Map<String, Value> {
         form.optional_str("name", 150)
     };
     if let Some(name) = name {
-        changes.insert("name".into(), json!(name));
+        changes.insert("name".into(), json!(name.trim()));
     }
     for (field, max_len) in [
         ("description", 100_000),
@@ -454,6 +456,16 @@ async fn create(
     });
     let customer = form.hyperlink("customer", "customers", true);
     let project = form.hyperlink("project", "projects", false);
+    if let Some(uuid) = project {
+        let exists: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM projection.projects WHERE uuid = $1")
+                .bind(uuid)
+                .fetch_optional(&state.ledger.pool)
+                .await?;
+        if exists.is_none() {
+            form.error("project", "Invalid hyperlink - Object does not exist.");
+        }
+    }
     let settings = input::read_settings(&mut form);
     let components = read_list(&mut form, "components", |f| input::read_component(f, false));
     let plans = read_list(&mut form, "plans", read_plan_input);
@@ -677,6 +689,21 @@ fn ok_empty() -> Response {
     StatusCode::OK.into_response()
 }
 
+/// The fields `update_overview` writes (Waldur's `OfferingOverviewUpdateSerializer` plus the
+/// client's `backend_id`).
+const OVERVIEW_FIELDS: &[&str] = &[
+    "name",
+    "description",
+    "full_description",
+    "terms_of_service",
+    "terms_of_service_link",
+    "privacy_policy_link",
+    "access_url",
+    "getting_started",
+    "integration_guide",
+    "backend_id",
+];
+
 async fn update_overview(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -697,6 +724,9 @@ async fn update_overview(
         ));
     }
     require_customer_available(&record)?;
+    // DRF ignores what the overview serializer does not declare (shared, country…).
+    let mut body = body;
+    body.retain(|key, _| OVERVIEW_FIELDS.contains(&key.as_str()));
     let mut form = Form::new(body);
     let changes = read_details(&mut form, true);
     form.finish()?;
@@ -738,6 +768,9 @@ async fn update_settings(
     fields: &[&str],
 ) -> Result<Response, ApiError> {
     let record = edit_context(&state, &caller, &raw_uuid, permission).await?;
+    // Only the action's own fields are read; DRF ignores the rest of the body.
+    let mut body = body;
+    body.retain(|key, _| fields.contains(&key.as_str()));
     let mut form = Form::new(body);
     for field in fields {
         if !form.is_present(field) && matches!(*field, "options" | "resource_options") {
