@@ -428,7 +428,13 @@ mod tests {
             },
         ];
         assert_eq!(
-            order_by(&params("o=-name&o=created"), &repeated, "c.created", "c.uuid").unwrap(),
+            order_by(
+                &params("o=-name&o=created"),
+                &repeated,
+                "c.created",
+                "c.uuid"
+            )
+            .unwrap(),
             "c.name DESC, c.created ASC, c.uuid"
         );
     }
