@@ -51,8 +51,11 @@ CREATE TABLE projection.resources
     state         text        NOT NULL,
     created       timestamptz NOT NULL,
     modified      timestamptz NOT NULL,
-    last_seq      bigint      NOT NULL
+    last_seq      bigint      NOT NULL,
+    -- The resource aggregate's state (see src/domain/resource.rs).
+    document      jsonb       NOT NULL DEFAULT '{}'
 );
+CREATE INDEX resources_project_idx ON projection.resources (project_uuid);
 CREATE INDEX resources_offering_idx ON projection.resources (offering_uuid);
 CREATE INDEX resources_plan_idx ON projection.resources (plan_uuid);
 CREATE INDEX resources_backend_id_idx ON projection.resources (backend_id);

@@ -12,7 +12,9 @@ use sqlx::PgPool;
 use crate::domain::category::Category;
 use crate::domain::customer::Customer;
 use crate::domain::offering::Offering;
+use crate::domain::order::Order;
 use crate::domain::project::Project;
+use crate::domain::resource::Resource;
 use crate::domain::service_provider::ServiceProvider;
 use crate::domain::user::User;
 use crate::domain::username::Username;
@@ -52,6 +54,8 @@ pub struct Ledger {
     categories: PostgresCqrs<Category>,
     service_providers: PostgresCqrs<ServiceProvider>,
     offerings: PostgresCqrs<Offering>,
+    orders: PostgresCqrs<Order>,
+    resources: PostgresCqrs<Resource>,
 }
 
 /// An aggregate the ledger can run commands on.
@@ -77,6 +81,8 @@ routed!(
     Category => categories,
     ServiceProvider => service_providers,
     Offering => offerings,
+    Order => orders,
+    Resource => resources,
 );
 
 impl Ledger {
@@ -93,6 +99,8 @@ impl Ledger {
             categories: postgres_cqrs(pool.clone(), vec![], ()),
             service_providers: postgres_cqrs(pool.clone(), vec![], ()),
             offerings: postgres_cqrs(pool.clone(), vec![], ()),
+            orders: postgres_cqrs(pool.clone(), vec![], ()),
+            resources: postgres_cqrs(pool.clone(), vec![], ()),
             pool,
         })
     }

@@ -10,6 +10,7 @@
 
 mod directory;
 mod offerings;
+mod orders;
 
 use std::time::{Duration, Instant};
 
@@ -18,7 +19,9 @@ use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::Mutex;
 
-use crate::domain::{category, customer, offering, project, service_provider, user, username};
+use crate::domain::{
+    category, customer, offering, order, project, resource, service_provider, user, username,
+};
 use crate::store::log::{self, LogPoint, StoredEvent};
 use cqrs_es::Aggregate;
 
@@ -32,6 +35,7 @@ const PROJECTION_SQL: &[(&str, &str)] = &[
         "offerings.sql",
         include_str!("../../projections/offerings.sql"),
     ),
+    ("orders.sql", include_str!("../../projections/orders.sql")),
 ];
 
 /// The checkpoint row of the main projector.
@@ -252,6 +256,12 @@ async fn apply(conn: &mut PgConnection, event: &StoredEvent) -> anyhow::Result<(
         }
         offering::Offering::TYPE => {
             offerings::apply_offering(conn, event, decode::<offering::Offering>(event)?).await
+        }
+        order::Order::TYPE => {
+            orders::apply_order(conn, event, decode::<order::Order>(event)?).await
+        }
+        resource::Resource::TYPE => {
+            orders::apply_resource(conn, event, decode::<resource::Resource>(event)?).await
         }
         // Username claims only guard uniqueness; the users table carries the name.
         username::Username::TYPE => Ok(()),

@@ -94,6 +94,125 @@ async fn populate(app: &TestApp) {
             .await;
         assert!(reply.status.is_success(), "{action}: {}", reply.text);
     }
+    place_order(
+        app,
+        Uuid::parse_str(&offering.uuid()).unwrap(),
+        Uuid::parse_str(&project.uuid()).unwrap(),
+        Uuid::parse_str(&customer.uuid()).unwrap(),
+        Uuid::parse_str(&provider.uuid()).unwrap(),
+    )
+    .await;
+}
+
+/// Places a Create order with its resource through the library, then approves it.
+async fn place_order(
+    app: &TestApp,
+    offering: Uuid,
+    project: Uuid,
+    customer: Uuid,
+    provider: Uuid,
+) -> (Uuid, Uuid) {
+    use ledger::domain::order::{Order, OrderCommand, OrderSpec, OrderState, OrderType};
+    use ledger::domain::resource::{Resource, ResourceCommand, ResourceSpec};
+    let ctx = CommandContext::system(Source::Cli);
+    let (order, resource) = (Uuid::new_v4(), Uuid::new_v4());
+    let creator = Uuid::new_v4();
+    let resource_spec = ResourceSpec {
+        uuid: resource,
+        offering_uuid: offering,
+        project_uuid: project,
+        customer_uuid: customer,
+        plan_uuid: None,
+        name: "vm-1".into(),
+        limits: Default::default(),
+        attributes: Default::default(),
+        end_date: None,
+        end_date_requested_by: None,
+        slug: "vm-1".into(),
+    };
+    let create = ResourceCommand::Create {
+        spec: Box::new(resource_spec),
+        backend_id: String::new(),
+        running: false,
+        at: ctx.now,
+    };
+    app.ledger
+        .execute::<Resource>(&resource.simple().to_string(), create, &ctx)
+        .await
+        .unwrap();
+    let spec = OrderSpec {
+        uuid: order,
+        order_type: OrderType::Create,
+        resource_uuid: resource,
+        offering_uuid: offering,
+        project_uuid: project,
+        customer_uuid: customer,
+        provider_customer_uuid: provider,
+        plan_uuid: None,
+        old_plan_uuid: None,
+        limits: Default::default(),
+        old_limits: Default::default(),
+        attributes: Default::default(),
+        cost: Some("12.5".parse().unwrap()),
+        fixed_price: Default::default(),
+        activation_price: Default::default(),
+        created_by: creator,
+        callback_url: None,
+        request_comment: String::new(),
+        start_date: None,
+        slug: "vm-1".into(),
+    };
+    let place = OrderCommand::Place {
+        spec: Box::new(spec),
+        consumer_reviewer: None,
+        next: OrderState::PendingConsumer,
+        at: ctx.now,
+    };
+    let id = order.simple().to_string();
+    app.ledger.execute::<Order>(&id, place, &ctx).await.unwrap();
+    let approve = OrderCommand::ApproveByConsumer {
+        reviewer: creator,
+        next: OrderState::PendingProvider,
+        at: ctx.now,
+    };
+    app.ledger
+        .execute::<Order>(&id, approve, &ctx)
+        .await
+        .unwrap();
+    (order, resource)
+}
+
+#[tokio::test]
+async fn orders_and_resources_are_projected_from_their_events() {
+    let app = spawn_app().await;
+    let (order, resource) = place_order(
+        &app,
+        Uuid::new_v4(),
+        Uuid::new_v4(),
+        Uuid::new_v4(),
+        Uuid::new_v4(),
+    )
+    .await;
+
+    let row: (String, String, Option<rust_decimal::Decimal>, Uuid, i64) = sqlx::query_as(
+        "SELECT state, type, cost, resource_uuid, last_seq FROM projection.orders WHERE uuid = $1",
+    )
+    .bind(order)
+    .fetch_one(&app.ledger.pool)
+    .await
+    .unwrap();
+    assert_eq!(row.0, "pending-provider");
+    assert_eq!(row.1, "Create");
+    assert_eq!(row.2, Some("12.5".parse().unwrap()));
+    assert_eq!(row.3, resource);
+    assert_eq!(row.4, 3);
+    let state: String =
+        sqlx::query_scalar("SELECT state FROM projection.resources WHERE uuid = $1")
+            .bind(resource)
+            .fetch_one(&app.ledger.pool)
+            .await
+            .unwrap();
+    assert_eq!(state, "Creating");
 }
 
 #[tokio::test]
@@ -273,6 +392,8 @@ async fn a_rebuild_reproduces_the_read_models_exactly() {
 
     assert_eq!(before["offerings"].as_array().unwrap().len(), 1);
     assert_eq!(before["plans"].as_array().unwrap().len(), 1);
+    assert_eq!(before["orders"].as_array().unwrap().len(), 1);
+    assert_eq!(before["resources"].as_array().unwrap().len(), 1);
 
     let applied = app.ledger.projector.rebuild().await.unwrap();
 

@@ -1,0 +1,135 @@
+//! Applying order and resource events: each aggregate's state is folded with its own
+//! `apply` and stored whole as the row's document, beside the columns lists filter on.
+
+use anyhow::Context;
+use cqrs_es::Aggregate;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::domain::order::{Order, OrderEvent};
+use crate::domain::resource::{Resource, ResourceEvent};
+use crate::store::log::StoredEvent;
+
+/// Loads a row's document unless the row already holds this event (or a later one).
+async fn load<T: serde::de::DeserializeOwned + Default>(
+    conn: &mut PgConnection,
+    table: &str,
+    uuid: Uuid,
+    sequence: i64,
+) -> anyhow::Result<Option<T>> {
+    let current: Option<(serde_json::Value, i64)> = sqlx::query_as(&format!(
+        "SELECT document, last_seq FROM projection.{table} WHERE uuid = $1 FOR UPDATE"
+    ))
+    .bind(uuid)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match current {
+        Some((_, last_seq)) if last_seq >= sequence => Ok(None),
+        Some((document, _)) => Ok(Some(
+            serde_json::from_value(document).with_context(|| format!("decoding a {table} row"))?,
+        )),
+        None => Ok(Some(T::default())),
+    }
+}
+
+fn aggregate_uuid(stored: &StoredEvent) -> anyhow::Result<Uuid> {
+    Uuid::parse_str(&stored.aggregate_id)
+        .with_context(|| format!("aggregate id {} is not a uuid", stored.aggregate_id))
+}
+
+pub async fn apply_order(
+    conn: &mut PgConnection,
+    stored: &StoredEvent,
+    event: OrderEvent,
+) -> anyhow::Result<()> {
+    let uuid = aggregate_uuid(stored)?;
+    let Some(mut order) = load::<Order>(conn, "orders", uuid, stored.sequence).await? else {
+        return Ok(());
+    };
+    order.apply(event);
+    if order.deleted {
+        sqlx::query("DELETE FROM projection.orders WHERE uuid = $1")
+            .bind(uuid)
+            .execute(&mut *conn)
+            .await?;
+        return Ok(());
+    }
+    let spec = order
+        .spec
+        .as_ref()
+        .context("an order event before its placement")?;
+    let created = order.created.context("an order without a creation time")?;
+    sqlx::query(
+        "INSERT INTO projection.orders (uuid, resource_uuid, offering_uuid, project_uuid, \
+         customer_uuid, provider_customer_uuid, plan_uuid, type, state, cost, created_by, \
+         consumer_reviewed_at, slug, created, modified, last_seq, document) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17) \
+         ON CONFLICT (uuid) DO UPDATE SET state = EXCLUDED.state, cost = EXCLUDED.cost, \
+         consumer_reviewed_at = EXCLUDED.consumer_reviewed_at, modified = EXCLUDED.modified, \
+         last_seq = EXCLUDED.last_seq, document = EXCLUDED.document",
+    )
+    .bind(uuid)
+    .bind(spec.resource_uuid)
+    .bind(spec.offering_uuid)
+    .bind(spec.project_uuid)
+    .bind(spec.customer_uuid)
+    .bind(spec.provider_customer_uuid)
+    .bind(spec.plan_uuid)
+    .bind(spec.order_type.as_str())
+    .bind(order.state.as_str())
+    .bind(spec.cost)
+    .bind(spec.created_by)
+    .bind(order.consumer_reviewed_at)
+    .bind(&spec.slug)
+    .bind(created)
+    .bind(order.modified.unwrap_or(created))
+    .bind(stored.sequence)
+    .bind(serde_json::to_value(&order).context("encoding the order document")?)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn apply_resource(
+    conn: &mut PgConnection,
+    stored: &StoredEvent,
+    event: ResourceEvent,
+) -> anyhow::Result<()> {
+    let uuid = aggregate_uuid(stored)?;
+    let Some(mut resource) = load::<Resource>(conn, "resources", uuid, stored.sequence).await?
+    else {
+        return Ok(());
+    };
+    resource.apply(event);
+    let spec = resource
+        .spec
+        .as_ref()
+        .context("a resource event before its creation")?;
+    let created = resource
+        .created
+        .context("a resource without a creation time")?;
+    sqlx::query(
+        "INSERT INTO projection.resources (uuid, offering_uuid, plan_uuid, project_uuid, \
+         customer_uuid, name, backend_id, state, created, modified, last_seq, document) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) \
+         ON CONFLICT (uuid) DO UPDATE SET plan_uuid = EXCLUDED.plan_uuid, \
+         backend_id = EXCLUDED.backend_id, state = EXCLUDED.state, \
+         modified = EXCLUDED.modified, last_seq = EXCLUDED.last_seq, \
+         document = EXCLUDED.document",
+    )
+    .bind(uuid)
+    .bind(spec.offering_uuid)
+    .bind(resource.plan_uuid)
+    .bind(spec.project_uuid)
+    .bind(spec.customer_uuid)
+    .bind(&spec.name)
+    .bind(&resource.backend_id)
+    .bind(resource.state.as_str())
+    .bind(created)
+    .bind(resource.modified.unwrap_or(created))
+    .bind(stored.sequence)
+    .bind(serde_json::to_value(&resource).context("encoding the resource document")?)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
