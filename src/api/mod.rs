@@ -18,6 +18,7 @@ pub mod slug;
 mod categories;
 mod customers;
 mod offerings;
+mod orders;
 mod projects;
 mod roles;
 mod service_providers;
@@ -60,6 +61,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .merge(categories::router())
         .merge(service_providers::router())
         .merge(offerings::router())
+        .merge(orders::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

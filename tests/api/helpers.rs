@@ -361,6 +361,88 @@ impl TestApp {
         reply
     }
 
+    /// Places a Create order with its resource through the library; `creator` approves it
+    /// as consumer, leaving it pending-provider.
+    pub async fn place_order(
+        &self,
+        offering: Uuid,
+        project: Uuid,
+        customer: Uuid,
+        provider: Uuid,
+        creator: Uuid,
+    ) -> (Uuid, Uuid) {
+        use ledger::domain::order::{Order, OrderCommand, OrderSpec, OrderState, OrderType};
+        use ledger::domain::resource::{Resource, ResourceCommand, ResourceSpec};
+        let ctx = CommandContext::system(Source::Cli);
+        let (order, resource) = (Uuid::new_v4(), Uuid::new_v4());
+        let resource_spec = ResourceSpec {
+            uuid: resource,
+            offering_uuid: offering,
+            project_uuid: project,
+            customer_uuid: customer,
+            plan_uuid: None,
+            name: "vm-1".into(),
+            limits: Default::default(),
+            attributes: Default::default(),
+            end_date: None,
+            end_date_requested_by: None,
+            slug: "vm-1".into(),
+        };
+        let create = ResourceCommand::Create {
+            spec: Box::new(resource_spec),
+            backend_id: String::new(),
+            running: false,
+            at: ctx.now,
+        };
+        self.ledger
+            .execute::<Resource>(&resource.simple().to_string(), create, &ctx)
+            .await
+            .unwrap();
+        let spec = OrderSpec {
+            uuid: order,
+            order_type: OrderType::Create,
+            resource_uuid: resource,
+            offering_uuid: offering,
+            project_uuid: project,
+            customer_uuid: customer,
+            provider_customer_uuid: provider,
+            plan_uuid: None,
+            old_plan_uuid: None,
+            limits: Default::default(),
+            old_limits: Default::default(),
+            attributes: Default::default(),
+            cost: Some("12.5".parse().unwrap()),
+            fixed_price: Default::default(),
+            activation_price: Default::default(),
+            created_by: creator,
+            callback_url: None,
+            request_comment: String::new(),
+            start_date: None,
+            slug: "vm-1".into(),
+        };
+        let place = OrderCommand::Place {
+            spec: Box::new(spec),
+            consumer_reviewer: None,
+            next: OrderState::PendingConsumer,
+            at: ctx.now,
+        };
+        let id = order.simple().to_string();
+        self.ledger
+            .execute::<Order>(&id, place, &ctx)
+            .await
+            .unwrap();
+        let approve = OrderCommand::ApproveByConsumer {
+            reviewer: creator,
+            next: OrderState::PendingProvider,
+            at: ctx.now,
+        };
+        self.ledger
+            .execute::<Order>(&id, approve, &ctx)
+            .await
+            .unwrap();
+        (order, resource)
+    }
+
     /// A single value from the database.
     pub async fn scalar_i64(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sql)

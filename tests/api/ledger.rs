@@ -94,105 +94,28 @@ async fn populate(app: &TestApp) {
             .await;
         assert!(reply.status.is_success(), "{action}: {}", reply.text);
     }
-    place_order(
-        app,
+    app.place_order(
         Uuid::parse_str(&offering.uuid()).unwrap(),
         Uuid::parse_str(&project.uuid()).unwrap(),
         Uuid::parse_str(&customer.uuid()).unwrap(),
         Uuid::parse_str(&provider.uuid()).unwrap(),
+        Uuid::new_v4(),
     )
     .await;
-}
-
-/// Places a Create order with its resource through the library, then approves it.
-async fn place_order(
-    app: &TestApp,
-    offering: Uuid,
-    project: Uuid,
-    customer: Uuid,
-    provider: Uuid,
-) -> (Uuid, Uuid) {
-    use ledger::domain::order::{Order, OrderCommand, OrderSpec, OrderState, OrderType};
-    use ledger::domain::resource::{Resource, ResourceCommand, ResourceSpec};
-    let ctx = CommandContext::system(Source::Cli);
-    let (order, resource) = (Uuid::new_v4(), Uuid::new_v4());
-    let creator = Uuid::new_v4();
-    let resource_spec = ResourceSpec {
-        uuid: resource,
-        offering_uuid: offering,
-        project_uuid: project,
-        customer_uuid: customer,
-        plan_uuid: None,
-        name: "vm-1".into(),
-        limits: Default::default(),
-        attributes: Default::default(),
-        end_date: None,
-        end_date_requested_by: None,
-        slug: "vm-1".into(),
-    };
-    let create = ResourceCommand::Create {
-        spec: Box::new(resource_spec),
-        backend_id: String::new(),
-        running: false,
-        at: ctx.now,
-    };
-    app.ledger
-        .execute::<Resource>(&resource.simple().to_string(), create, &ctx)
-        .await
-        .unwrap();
-    let spec = OrderSpec {
-        uuid: order,
-        order_type: OrderType::Create,
-        resource_uuid: resource,
-        offering_uuid: offering,
-        project_uuid: project,
-        customer_uuid: customer,
-        provider_customer_uuid: provider,
-        plan_uuid: None,
-        old_plan_uuid: None,
-        limits: Default::default(),
-        old_limits: Default::default(),
-        attributes: Default::default(),
-        cost: Some("12.5".parse().unwrap()),
-        fixed_price: Default::default(),
-        activation_price: Default::default(),
-        created_by: creator,
-        callback_url: None,
-        request_comment: String::new(),
-        start_date: None,
-        slug: "vm-1".into(),
-    };
-    let place = OrderCommand::Place {
-        spec: Box::new(spec),
-        consumer_reviewer: None,
-        next: OrderState::PendingConsumer,
-        at: ctx.now,
-    };
-    let id = order.simple().to_string();
-    app.ledger.execute::<Order>(&id, place, &ctx).await.unwrap();
-    let approve = OrderCommand::ApproveByConsumer {
-        reviewer: creator,
-        next: OrderState::PendingProvider,
-        at: ctx.now,
-    };
-    app.ledger
-        .execute::<Order>(&id, approve, &ctx)
-        .await
-        .unwrap();
-    (order, resource)
 }
 
 #[tokio::test]
 async fn orders_and_resources_are_projected_from_their_events() {
     let app = spawn_app().await;
-    let (order, resource) = place_order(
-        &app,
-        Uuid::new_v4(),
-        Uuid::new_v4(),
-        Uuid::new_v4(),
-        Uuid::new_v4(),
-    )
-    .await;
+    let (order, resource) = app
+        .place_order(
+            Uuid::new_v4(),
+            Uuid::new_v4(),
+            Uuid::new_v4(),
+            Uuid::new_v4(),
+            Uuid::new_v4(),
+        )
+        .await;
 
     let row: (String, String, Option<rust_decimal::Decimal>, Uuid, i64) = sqlx::query_as(
         "SELECT state, type, cost, resource_uuid, last_seq FROM projection.orders WHERE uuid = $1",

@@ -27,5 +27,7 @@ mod plans;
 mod offering_transfer;
 // An offering's whole life through HTTP.
 mod offering_flow;
+// Reading orders.
+mod orders;
 // The event store and read models: metadata, convergence, rebuilds, the log reader.
 mod ledger;

@@ -4,7 +4,7 @@
 //! its read model, visibility, and rendering offerings, components, plans and partitions.
 
 mod components;
-mod input;
+pub(crate) mod input;
 mod plans;
 mod provider;
 mod public;
