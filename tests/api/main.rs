@@ -29,5 +29,9 @@ mod offering_transfer;
 mod offering_flow;
 // Reading orders.
 mod orders;
+// Placing orders: validation, auto-approval, cost, resources.
+mod order_create;
+// Order actions: reviews, state changes, cancel, delete, unlink, backend ids.
+mod order_actions;
 // The event store and read models: metadata, convergence, rebuilds, the log reader.
 mod ledger;

@@ -23,12 +23,17 @@ use crate::domain::offering::Offering;
 use crate::domain::order::{Order, OrderState, OrderType};
 use crate::domain::resource::Resource;
 
+mod actions;
+mod create;
+
 const COLLECTION: &str = "/api/marketplace-orders/";
 
 pub fn router() -> Router<Arc<ApiState>> {
     Router::new()
         .route(COLLECTION, get(list))
         .route("/api/marketplace-orders/{uuid}/", get(retrieve))
+        .merge(create::router())
+        .merge(actions::router())
 }
 
 /// An order with everything its answer shows.
