@@ -124,17 +124,36 @@ pub async fn spawn_app_with(
     start(db, options, catch_up_interval_ms, None).await
 }
 
+/// Server settings for tests: port 0 and the given catch-up interval.
+fn test_server(catch_up_interval_ms: u64) -> ServerConfig {
+    ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        catch_up_interval_ms,
+        ..ServerConfig::default()
+    }
+}
+
 async fn start(
     db: Arc<TestDatabase>,
     options: LedgerOptions,
     catch_up_interval_ms: u64,
     known_admin_token: Option<String>,
 ) -> TestApp {
-    let server = ServerConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        catch_up_interval_ms,
-        ..ServerConfig::default()
-    };
+    start_with(
+        db,
+        options,
+        test_server(catch_up_interval_ms),
+        known_admin_token,
+    )
+    .await
+}
+
+async fn start_with(
+    db: Arc<TestDatabase>,
+    options: LedgerOptions,
+    server: ServerConfig,
+    known_admin_token: Option<String>,
+) -> TestApp {
     let app = Application::build(&db.config(), &server, options)
         .await
         .expect("the application starts");
@@ -455,34 +474,13 @@ impl TestApp {
 /// Starts a ledger on a fresh database with server settings changed by `f` (for example
 /// `allow_provider_offering_management`).
 pub async fn spawn_app_with_config(f: impl FnOnce(&mut ServerConfig)) -> TestApp {
-    let db = Arc::new(TestDatabase::new());
-    let mut server = ServerConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        catch_up_interval_ms: 100,
-        ..ServerConfig::default()
-    };
+    let mut server = test_server(100);
     f(&mut server);
-    let app = Application::build(&db.config(), &server, LedgerOptions::default())
-        .await
-        .expect("the application starts");
-    let address = format!("http://{}", app.address());
-    let ledger = app.ledger();
-    let admin_token = match app.admin_token.clone() {
-        Some(token) => token,
-        None => {
-            let ctx = CommandContext::system(Source::Cli);
-            ledger::directory::token_for(&ledger, &ctx, "admin", true)
-                .await
-                .expect("a token for admin")
-                .1
-        }
-    };
-    tokio::spawn(app.run_until(std::future::pending()));
-    TestApp {
-        address,
-        admin_token,
-        client: reqwest::Client::new(),
-        ledger,
-        db,
-    }
+    start_with(
+        Arc::new(TestDatabase::new()),
+        LedgerOptions::default(),
+        server,
+        None,
+    )
+    .await
 }

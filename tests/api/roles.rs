@@ -889,3 +889,46 @@ async fn a_customer_owner_cannot_revoke_customer_roles_by_default() {
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(reply.body, json!({"detail": FORBIDDEN}));
 }
+
+#[tokio::test]
+async fn an_operator_permission_table_changes_who_manages_teams() {
+    let table = std::env::temp_dir().join(format!("permissions-{}.json", uuid::Uuid::new_v4()));
+    std::fs::write(
+        &table,
+        r#"{"PROJECT.ADMIN": ["PROJECT.CREATE_PERMISSION"], "PROJECT.MEMBER": []}"#,
+    )
+    .unwrap();
+    let path = table.clone();
+    let app = crate::helpers::spawn_app_with_config(move |server| {
+        server.permissions_file = Some(path);
+    })
+    .await;
+    let customer = app.create_customer("Acme").await;
+    let project = app.create_project(&customer.url(), "Apollo").await;
+    let admin = app.create_user("project-admin").await;
+    app.grant("projects", &project.uuid(), &admin, "PROJECT.ADMIN")
+        .await;
+    let member = app.create_user("member").await;
+
+    let reply = add_user(
+        &app,
+        &admin.token,
+        "projects",
+        &project.uuid(),
+        json!({"user": member.uuid, "role": "PROJECT.MEMBER"}),
+    )
+    .await;
+    let unknown = add_user(
+        &app,
+        &app.admin_token,
+        "customers",
+        &customer.uuid(),
+        json!({"user": member.uuid, "role": "CUSTOMER.OWNER"}),
+    )
+    .await;
+    std::fs::remove_file(&table).ok();
+
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    assert_eq!(unknown.body, json!({"role": ["Role is not found."]}));
+}
