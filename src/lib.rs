@@ -10,12 +10,14 @@
 //! - [`api`]: the HTTP API in Waldur's wire format.
 //! - [`permissions`]: the role → permission table.
 //! - [`server`], [`cli`]: running the server and the `ledger` subcommands.
+//! - [`bench`]: the `ledger bench` measurements.
 //! - [`config`]: the typed configuration.
 
 #![recursion_limit = "256"]
 
 pub mod api;
 pub mod app;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod directory;

@@ -1,5 +1,6 @@
 //! The `ledger` subcommands. Each parses its options, calls the library and prints.
 
+mod bench;
 mod migrate;
 mod projections;
 mod serve;
@@ -25,6 +26,8 @@ pub enum Command {
     Token(token::Opts),
     /// Inspect or rebuild the read models.
     Projections(projections::Opts),
+    /// Seed a benchmark database with orders and measure commands and list latency.
+    Bench(bench::Opts),
 }
 
 impl Cli {
@@ -34,6 +37,7 @@ impl Cli {
             Command::Migrate(opts) => migrate::run(opts).await,
             Command::Token(opts) => token::run(opts).await,
             Command::Projections(opts) => projections::run(opts).await,
+            Command::Bench(opts) => bench::run_bench(opts).await,
         }
     }
 }
