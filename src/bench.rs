@@ -151,7 +151,10 @@ async fn call(
     if let Some(body) = body {
         request = request.json(&body);
     }
-    let response = request.send().await.with_context(|| format!("calling {url}"))?;
+    let response = request
+        .send()
+        .await
+        .with_context(|| format!("calling {url}"))?;
     let status = response.status();
     let text = response.text().await?;
     if !status.is_success() {
@@ -224,11 +227,7 @@ async fn build_world(client: &reqwest::Client, base: &str, token: &str) -> anyho
 }
 
 /// Writes `count` orders (each with its resource) through the command path, 16 at a time.
-async fn seed(
-    ledger: &Arc<crate::app::Ledger>,
-    world: &World,
-    count: usize,
-) -> anyhow::Result<()> {
+async fn seed(ledger: &Arc<crate::app::Ledger>, world: &World, count: usize) -> anyhow::Result<()> {
     let permits = Arc::new(Semaphore::new(16));
     let mut tasks = Vec::with_capacity(count);
     for i in 0..count {
@@ -371,7 +370,12 @@ async fn list_latency(
     samples.sort();
     let at = |q: f64| {
         let index = ((samples.len() as f64 - 1.0) * q).round() as usize;
-        samples.get(index).copied().unwrap_or(Duration::ZERO).as_secs_f64() * 1000.0
+        samples
+            .get(index)
+            .copied()
+            .unwrap_or(Duration::ZERO)
+            .as_secs_f64()
+            * 1000.0
     };
     Ok((at(0.50), at(0.99)))
 }
