@@ -152,7 +152,7 @@ impl Ledger {
                 ticker.tick().await;
                 match ledger.projector.catch_up().await {
                     Ok(0) => {}
-                    Ok(applied) => tracing::info!(applied, "catch-up applied events"),
+                    Ok(applied) => tracing::debug!(applied, "catch-up applied events"),
                     Err(err) => tracing::error!(error = ?err, "catch-up failed"),
                 }
             }
