@@ -370,6 +370,15 @@ pub fn push_with_caller(
     }
 }
 
+/// Whether a `SELECT count(*) …` query built by the caller finds any row.
+pub async fn exists(
+    pool: &sqlx::PgPool,
+    mut qb: sqlx::QueryBuilder<'_, sqlx::Postgres>,
+) -> Result<bool, ApiError> {
+    let count: i64 = qb.build_query_scalar().fetch_one(pool).await?;
+    Ok(count > 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -215,11 +215,7 @@ pub async fn is_visible(state: &ApiState, caller: &Caller, uuid: Uuid) -> Result
     let mut qb = QueryBuilder::new("SELECT count(*) FROM projection.projects p WHERE p.uuid = ");
     qb.push_bind(uuid);
     push_visibility(&mut qb, caller);
-    let count: i64 = qb
-        .build_query_scalar()
-        .fetch_one(&state.ledger.pool)
-        .await?;
-    Ok(count > 0)
+    crate::api::list::exists(&state.ledger.pool, qb).await
 }
 
 async fn list(
