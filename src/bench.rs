@@ -91,9 +91,20 @@ pub async fn run(database: &DatabaseConfig, options: &BenchOptions) -> anyhow::R
     let world = build_world(&client, &base, &token).await?;
     let mut figures = Vec::new();
 
+    // Seeding runs the same commands, but projects once at the end instead of after each.
+    let seeder = crate::app::Ledger::new(
+        ledger.pool.clone(),
+        crate::permissions::Permissions::default(),
+        LedgerOptions {
+            inline_projection: false,
+        },
+    );
     let started = Instant::now();
-    seed(&ledger, &world, options.orders).await?;
+    let awaiting_provider = seed(&seeder, &world, options.orders).await?;
     let seconds = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    ledger.projector.catch_up().await?;
+    let projected = started.elapsed().as_secs_f64();
     // What autovacuum does in steady state: fresh statistics and an all-visible map, so
     // counts can come from the indexes alone.
     for table in ["projection.orders", "projection.resources"] {
@@ -103,14 +114,32 @@ pub async fn run(database: &DatabaseConfig, options: &BenchOptions) -> anyhow::R
             .with_context(|| format!("vacuuming {table}"))?;
     }
     figures.push(Figure {
-        name: format!("seed {} orders in-process (16 tasks)", options.orders),
+        name: format!(
+            "seed {} orders in-process (16 tasks, order and resource commands)",
+            options.orders
+        ),
         value: format!("{:.0} orders/s", options.orders as f64 / seconds),
+    });
+    figures.push(Figure {
+        name: format!("project the seeded log ({} events)", 2 * options.orders),
+        value: format!("{:.0} events/s", 2.0 * options.orders as f64 / projected),
     });
 
     for clients in [1usize, 16] {
-        let rate = commands(&client, &world, clients, options.commands).await?;
+        let rate = placements(&client, &world, clients, options.commands).await?;
         figures.push(Figure {
-            name: format!("order create commands via HTTP, {clients} client(s)"),
+            name: format!("order placements via HTTP, {clients} client(s)"),
+            value: format!("{rate:.0} commands/s"),
+        });
+    }
+    let mut pending = awaiting_provider.as_slice();
+    for clients in [1usize, 16] {
+        let take = options.commands.min(pending.len());
+        let (batch, rest) = pending.split_at(take);
+        pending = rest;
+        let rate = approvals(&client, &world, clients, batch).await?;
+        figures.push(Figure {
+            name: format!("approve_by_provider via HTTP, {clients} client(s)"),
             value: format!("{rate:.0} commands/s"),
         });
     }
@@ -234,8 +263,13 @@ async fn build_world(client: &reqwest::Client, base: &str, token: &str) -> anyho
     })
 }
 
-/// Writes `count` orders (each with its resource) through the command path, 16 at a time.
-async fn seed(ledger: &Arc<crate::app::Ledger>, world: &World, count: usize) -> anyhow::Result<()> {
+/// Writes `count` orders (each with its resource) through the command path, 16 at a time;
+/// returns those left awaiting the provider.
+async fn seed(
+    ledger: &Arc<crate::app::Ledger>,
+    world: &World,
+    count: usize,
+) -> anyhow::Result<Vec<Uuid>> {
     let permits = Arc::new(Semaphore::new(16));
     let mut tasks = Vec::with_capacity(count);
     for i in 0..count {
@@ -312,17 +346,19 @@ async fn seed(ledger: &Arc<crate::app::Ledger>, world: &World, count: usize) -> 
             ledger
                 .execute::<Order>(&order.simple().to_string(), place, &ctx)
                 .await
-                .map_err(|e| anyhow::anyhow!("seeding an order: {e}"))
+                .map_err(|e| anyhow::anyhow!("seeding an order: {e}"))?;
+            anyhow::Ok((next == OrderState::PendingProvider).then_some(order))
         }));
     }
+    let mut awaiting_provider = Vec::new();
     for task in tasks {
-        task.await??;
+        awaiting_provider.extend(task.await??);
     }
-    Ok(())
+    Ok(awaiting_provider)
 }
 
 /// Order placements per second through HTTP with `clients` concurrent clients.
-async fn commands(
+async fn placements(
     client: &reqwest::Client,
     world: &World,
     clients: usize,
@@ -335,17 +371,45 @@ async fn commands(
         "plan": world.plan_url,
         "attributes": {"name": "bench"},
     });
+    let requests = (0..count).map(|_| (url.clone(), body.clone())).collect();
+    posts(client, world, clients, requests).await
+}
+
+/// Provider approvals of seeded pending-provider orders per second through HTTP.
+async fn approvals(
+    client: &reqwest::Client,
+    world: &World,
+    clients: usize,
+    orders: &[Uuid],
+) -> anyhow::Result<f64> {
+    let requests = orders
+        .iter()
+        .map(|order| {
+            let url = format!(
+                "{}/api/marketplace-orders/{}/approve_by_provider/",
+                world.base,
+                order.simple()
+            );
+            (url, json!({}))
+        })
+        .collect();
+    posts(client, world, clients, requests).await
+}
+
+/// Sends every POST with at most `clients` in flight; requests per second.
+async fn posts(
+    client: &reqwest::Client,
+    world: &World,
+    clients: usize,
+    requests: Vec<(String, Value)>,
+) -> anyhow::Result<f64> {
+    let count = requests.len();
     let permits = Arc::new(Semaphore::new(clients));
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(count);
-    for _ in 0..count {
+    for (url, body) in requests {
         let permit = permits.clone().acquire_owned().await?;
-        let (client, url, token, body) = (
-            client.clone(),
-            url.clone(),
-            world.token.clone(),
-            body.clone(),
-        );
+        let (client, token) = (client.clone(), world.token.clone());
         tasks.push(tokio::spawn(async move {
             let _permit = permit;
             call(&client, reqwest::Method::POST, &url, &token, Some(body)).await

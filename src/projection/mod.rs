@@ -7,6 +7,10 @@
 //! event twice. It runs in two ways: right after a command commits (the request waits until
 //! its own event is applied, so a client sees its write in the next read), and as a periodic
 //! catch-up that converges after a crash between an event commit and its view update.
+//!
+//! Requests that wait at the same time share the work: one of them applies a batch for all
+//! and publishes the new checkpoint; the others only watch the published checkpoint, so a
+//! burst of commands costs one projector transaction per round, not one per request.
 
 mod directory;
 mod offerings;
@@ -17,7 +21,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, watch};
 
 use crate::domain::{
     category, customer, offering, order, project, resource, service_provider, user, username,
@@ -45,10 +49,16 @@ const LOCK_KEY: i64 = 0x4c45_4447_4552; // "LEDGER"
 /// Events applied per transaction.
 const BATCH: i64 = 500;
 
+/// How long a waiter that could not apply a batch itself waits for the next published
+/// checkpoint before looking again (an older transaction may still hold its event back).
+const WAIT_STEP: Duration = Duration::from_millis(2);
+
 /// Follows the event log and keeps the read models current.
 pub struct Projector {
     pool: PgPool,
     batch_lock: Mutex<()>,
+    /// The checkpoint as this process last read or wrote it.
+    progress: watch::Sender<LogPoint>,
 }
 
 impl Projector {
@@ -56,6 +66,7 @@ impl Projector {
         Self {
             pool,
             batch_lock: Mutex::new(()),
+            progress: watch::Sender::new(LogPoint::default()),
         }
     }
 
@@ -110,6 +121,7 @@ impl Projector {
             .await?;
             tx.commit().await?;
         }
+        self.progress.send_replace(LogPoint::default());
         self.apply_all().await
     }
 
@@ -135,19 +147,31 @@ impl Projector {
     /// Gives up after `timeout` (the periodic catch-up still applies it later).
     pub async fn wait_for(&self, point: LogPoint, timeout: Duration) -> anyhow::Result<bool> {
         let deadline = Instant::now() + timeout;
+        let mut progress = self.progress.subscribe();
         loop {
-            if self.checkpoint().await? >= point {
+            if *progress.borrow_and_update() >= point {
                 return Ok(true);
             }
-            self.catch_up().await?;
-            if self.checkpoint().await? >= point {
-                return Ok(true);
+            match self.batch_lock.try_lock() {
+                Ok(_guard) => {
+                    self.apply_all().await?;
+                    if *progress.borrow_and_update() >= point {
+                        return Ok(true);
+                    }
+                    if Instant::now() >= deadline {
+                        return Ok(false);
+                    }
+                    // A transaction that began earlier is still open; its commit unblocks us.
+                    tokio::time::sleep(WAIT_STEP).await;
+                }
+                Err(_) => {
+                    // Another request is applying a batch; its checkpoint may cover ours.
+                    let _ = tokio::time::timeout(WAIT_STEP, progress.changed()).await;
+                }
             }
             if Instant::now() >= deadline {
-                return Ok(false);
+                return Ok(*progress.borrow() >= point);
             }
-            // A transaction that began earlier is still open; its commit unblocks us.
-            tokio::time::sleep(Duration::from_millis(2)).await;
         }
     }
 
@@ -168,10 +192,16 @@ impl Projector {
 
     async fn apply_batch(&self) -> anyhow::Result<usize> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(LOCK_KEY)
-            .execute(&mut *tx)
-            .await?;
+        // The read models and their checkpoint commit together and can always be rebuilt
+        // from the log, so this commit need not wait for the disk: a crash loses both the
+        // rows and the checkpoint of the last batches, and the catch-up applies them again.
+        // Other sessions see the commit at once either way.
+        sqlx::query(
+            "SELECT set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock($1)",
+        )
+        .bind(LOCK_KEY)
+        .execute(&mut *tx)
+        .await?;
         let after: LogPoint = sqlx::query_as::<_, (i64, i64)>(
             "SELECT last_xid::text::bigint, last_position FROM projection_checkpoints \
              WHERE name = $1",
@@ -184,6 +214,11 @@ impl Projector {
         let events = log::read_after(&mut *tx, after, BATCH)
             .await
             .context("reading the event log")?;
+        if events.is_empty() {
+            tx.commit().await?;
+            self.progress.send_replace(after);
+            return Ok(0);
+        }
         for event in &events {
             apply(&mut tx, event).await.with_context(|| {
                 format!(
@@ -196,18 +231,18 @@ impl Projector {
                 )
             })?;
         }
-        if let Some(last) = events.last() {
-            sqlx::query(
-                "UPDATE projection_checkpoints SET last_xid = $2::text::xid8, \
-                 last_position = $3, updated_at = now() WHERE name = $1",
-            )
-            .bind(CHECKPOINT)
-            .bind(last.xid.to_string())
-            .bind(last.position)
-            .execute(&mut *tx)
-            .await?;
-        }
+        let last = events.last().map(StoredEvent::point).unwrap_or(after);
+        sqlx::query(
+            "UPDATE projection_checkpoints SET last_xid = $2::text::xid8, \
+             last_position = $3, updated_at = now() WHERE name = $1",
+        )
+        .bind(CHECKPOINT)
+        .bind(last.xid.to_string())
+        .bind(last.position)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
+        self.progress.send_replace(last);
         Ok(events.len())
     }
 

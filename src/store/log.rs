@@ -3,8 +3,8 @@
 //! Positions come from a sequence, so a transaction that started earlier can commit an event
 //! with a *lower* position after a later one is already visible. Followers therefore read in
 //! `(transaction_id, position)` order and only events whose writing transaction is older than
-//! the oldest transaction still in flight (`pg_snapshot_xmin(pg_current_snapshot())`): every
-//! event that can still appear sorts after everything already read.
+//! the oldest transaction still in flight (`pg_current_snapshot()`, less the transactions of
+//! other databases): every event that can still appear sorts after everything already read.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -49,6 +49,17 @@ impl StoredEvent {
 const SELECT_COLUMNS: &str = "position, transaction_id::text::bigint AS xid, aggregate_type, \
      aggregate_id, sequence, event_type, event_version, payload, metadata, recorded_at";
 
+/// The oldest transaction that may still commit events: the oldest one in flight, leaving
+/// out those of sessions connected to other databases of the cluster (they cannot write
+/// this database's log, and a long transaction there must not hold the projector back). A
+/// transaction that cannot be placed in another database counts as possibly ours.
+const HORIZON: &str = "(SELECT least(pg_snapshot_xmax(s), \
+       (SELECT min(x) FROM pg_snapshot_xip(s) AS x \
+        WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a \
+                          WHERE a.backend_xid = xid(x) \
+                            AND a.datname <> current_database()))) \
+     FROM pg_current_snapshot() AS s)";
+
 /// Up to `limit` events strictly after `after`, in follower order, that can no longer be
 /// preceded by a commit still in flight.
 pub async fn read_after<'e>(
@@ -59,7 +70,7 @@ pub async fn read_after<'e>(
     let sql = format!(
         "SELECT {SELECT_COLUMNS} FROM events \
          WHERE (transaction_id, position) > ($1::text::xid8, $2) \
-           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+           AND transaction_id < {HORIZON} \
          ORDER BY transaction_id, position \
          LIMIT $3"
     );

@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, TestDatabase, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, TestDatabase, server_url, spawn_app, spawn_app_with};
 
 /// Every read model table as sorted JSON, to compare views before and after a rebuild.
 async fn dump_read_models(app: &TestApp) -> Value {
@@ -377,6 +377,33 @@ async fn the_log_reader_never_skips_an_event_that_commits_late_with_a_lower_posi
     let last = visible.last().unwrap().point();
     assert!(last > LogPoint::default());
     assert!(log::read_after(pool, last, 100).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_transaction_left_open_in_another_database_does_not_hold_the_log_reader_back() {
+    use sqlx::Connection;
+    let app = spawn_app_with(Arc::new(TestDatabase::new()), LedgerOptions::default(), 0).await;
+    let start = app.ledger.projector.checkpoint().await.unwrap();
+    // A session of another database with a transaction id of its own, left open.
+    let mut other = sqlx::PgConnection::connect(&format!("{}/postgres", server_url()))
+        .await
+        .unwrap();
+    let mut elsewhere = other.begin().await.unwrap();
+    sqlx::query("SELECT pg_current_xact_id()")
+        .execute(&mut *elsewhere)
+        .await
+        .unwrap();
+
+    let mut ours = app.ledger.pool.begin().await.unwrap();
+    let position = append_raw(&mut ours, "after-foreign").await;
+    ours.commit().await.unwrap();
+
+    let visible = log::read_after(&app.ledger.pool, start, 100).await.unwrap();
+    assert!(
+        visible.iter().any(|e| e.position == position),
+        "an event committed after a foreign transaction began is read at once"
+    );
+    elsewhere.rollback().await.unwrap();
 }
 
 #[tokio::test]
