@@ -22,10 +22,12 @@ CREATE TABLE projection.orders
     last_seq               bigint        NOT NULL,
     document               jsonb         NOT NULL
 );
+-- Every list index ends in (created, uuid): the default order, so a page is read in index
+-- order and stops after its rows.
 CREATE INDEX orders_created_idx ON projection.orders (created, uuid);
-CREATE INDEX orders_state_idx ON projection.orders (state, created);
-CREATE INDEX orders_offering_idx ON projection.orders (offering_uuid, state, created);
-CREATE INDEX orders_project_idx ON projection.orders (project_uuid, created);
-CREATE INDEX orders_customer_idx ON projection.orders (customer_uuid, created);
-CREATE INDEX orders_provider_idx ON projection.orders (provider_customer_uuid, state, created);
+CREATE INDEX orders_state_idx ON projection.orders (state, created, uuid);
+CREATE INDEX orders_offering_idx ON projection.orders (offering_uuid, state, created, uuid);
+CREATE INDEX orders_project_idx ON projection.orders (project_uuid, created, uuid);
+CREATE INDEX orders_customer_idx ON projection.orders (customer_uuid, created, uuid);
+CREATE INDEX orders_provider_idx ON projection.orders (provider_customer_uuid, state, created, uuid);
 CREATE INDEX orders_resource_idx ON projection.orders (resource_uuid);

@@ -144,15 +144,23 @@ fn push_filters(
     states: &[OrderState],
     types: &[OrderType],
 ) {
-    if !states.is_empty() {
-        qb.push(" AND o.state = ANY(");
-        qb.push_bind(
-            states
-                .iter()
-                .map(|s| s.as_str().to_string())
-                .collect::<Vec<_>>(),
-        );
-        qb.push(")");
+    // One state is compared with `=`, so that the indexes also give the page its order.
+    match states {
+        [] => {}
+        [state] => {
+            qb.push(" AND o.state = ");
+            qb.push_bind(state.as_str());
+        }
+        _ => {
+            qb.push(" AND o.state = ANY(");
+            qb.push_bind(
+                states
+                    .iter()
+                    .map(|s| s.as_str().to_string())
+                    .collect::<Vec<_>>(),
+            );
+            qb.push(")");
+        }
     }
     if !types.is_empty() {
         qb.push(" AND o.type = ANY(");
