@@ -22,6 +22,7 @@ use crate::permissions::Permissions;
 use crate::projection::Projector;
 use crate::store::log;
 use crate::store::metadata::CommandContext;
+use crate::store::together::{self, PairError};
 
 /// How long a request waits for its own event to reach the read models.
 const READ_YOUR_WRITES_TIMEOUT: Duration = Duration::from_secs(5);
@@ -119,6 +120,31 @@ impl Ledger {
         {
             // The event is committed; the periodic catch-up will apply it.
             tracing::error!(error = ?err, aggregate = A::TYPE, id, "inline projection failed");
+        }
+        Ok(())
+    }
+
+    /// Runs `first` on aggregate `first_id` and the command `then` derives from its new
+    /// state on `second_id`, committing the events of both in one transaction (see
+    /// [`crate::store::together`]); then waits for the read models like [`Ledger::execute`].
+    pub async fn execute_pair<A: Routed<Services = ()>, B: Routed<Services = ()>>(
+        &self,
+        first: (&str, A::Command),
+        second_id: &str,
+        then: impl Fn(&A, &[A::Event]) -> Option<B::Command>,
+        ctx: &CommandContext,
+    ) -> Result<(), PairError<A::Error, B::Error>> {
+        let first_id = first.0;
+        together::execute_pair::<A, B>(&self.pool, first, second_id, then, &ctx.metadata()).await?;
+        if self.options.inline_projection {
+            for result in [
+                self.project_through::<A>(first_id).await,
+                self.project_through::<B>(second_id).await,
+            ] {
+                if let Err(err) = result {
+                    tracing::error!(error = ?err, first_id, second_id, "inline projection failed");
+                }
+            }
         }
         Ok(())
     }

@@ -4,8 +4,10 @@
 //! - [`metadata`]: who/what/when stamped on every event.
 //! - [`log`]: reading the global log in a gap-free order, for projectors and auditors.
 //! - [`commands`]: running a command on an aggregate with conflict retries.
+//! - [`together`]: an order and its resource changed in one transaction.
 
 pub mod commands;
 pub mod db;
 pub mod log;
 pub mod metadata;
+pub mod together;

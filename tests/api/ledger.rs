@@ -6,8 +6,11 @@ use std::time::Duration;
 
 use ledger::app::LedgerOptions;
 use ledger::domain::customer::{Customer, CustomerCommand, CustomerDetails};
+use ledger::domain::order::{Order, OrderCommand, OrderError, OrderType};
+use ledger::domain::resource::{OrderOutcome, Resource, ResourceCommand, ResourceError};
 use ledger::store::log::{self, LogPoint};
 use ledger::store::metadata::{CommandContext, Source};
+use ledger::store::together::PairError;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -136,6 +139,134 @@ async fn orders_and_resources_are_projected_from_their_events() {
             .await
             .unwrap();
     assert_eq!(state, "Creating");
+}
+
+/// Rejects a pending-provider order and settles its resource as one pair.
+async fn reject_with_resource(
+    app: &TestApp,
+    order: Uuid,
+    resource: Uuid,
+) -> Result<(), PairError<OrderError, ResourceError>> {
+    let ctx = CommandContext::system(Source::Cli);
+    let reject = OrderCommand::RejectByProvider {
+        reviewer: Uuid::nil(),
+        comment: String::new(),
+        at: ctx.now,
+    };
+    app.ledger
+        .execute_pair::<Order, Resource>(
+            (&order.simple().to_string(), reject),
+            &resource.simple().to_string(),
+            |_, events| {
+                (!events.is_empty()).then(|| ResourceCommand::SettleOrder {
+                    order_type: OrderType::Create,
+                    outcome: OrderOutcome::Rejected,
+                    plan_uuid: None,
+                    limits: Default::default(),
+                    at: ctx.now,
+                })
+            },
+            &ctx,
+        )
+        .await
+}
+
+async fn event_count(app: &TestApp, aggregate_type: &str, id: Uuid) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE aggregate_type = $1 AND aggregate_id = $2",
+    )
+    .bind(aggregate_type)
+    .bind(id.simple().to_string())
+    .fetch_one(&app.ledger.pool)
+    .await
+    .unwrap()
+}
+
+async fn placed_order(app: &TestApp) -> (Uuid, Uuid) {
+    let ids = [(); 5].map(|_| Uuid::new_v4());
+    app.place_order(ids[0], ids[1], ids[2], ids[3], ids[4])
+        .await
+}
+
+#[tokio::test]
+async fn an_order_and_its_resource_change_in_one_transaction() {
+    let app = spawn_app().await;
+    let (order, resource) = placed_order(&app).await;
+
+    reject_with_resource(&app, order, resource).await.unwrap();
+
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT event_type, transaction_id::text FROM events \
+         WHERE (aggregate_type, aggregate_id) IN (('order', $1), ('resource', $2)) \
+         ORDER BY position DESC LIMIT 2",
+    )
+    .bind(order.simple().to_string())
+    .bind(resource.simple().to_string())
+    .fetch_all(&app.ledger.pool)
+    .await
+    .unwrap();
+    assert_eq!(rows[0].0, "ResourceStateChanged");
+    assert_eq!(rows[1].0, "OrderRejectedByProvider");
+    assert_eq!(
+        rows[0].1, rows[1].1,
+        "both events come from one transaction"
+    );
+    let states: (String, String) = sqlx::query_as(
+        "SELECT o.state, r.state FROM projection.orders o \
+         JOIN projection.resources r ON r.uuid = o.resource_uuid WHERE o.uuid = $1",
+    )
+    .bind(order)
+    .fetch_one(&app.ledger.pool)
+    .await
+    .unwrap();
+    assert_eq!(states, ("rejected".to_string(), "Terminated".to_string()));
+}
+
+#[tokio::test]
+async fn a_pair_whose_second_command_is_refused_commits_neither() {
+    let app = spawn_app().await;
+    let (order, _) = placed_order(&app).await;
+    let before = event_count(&app, "order", order).await;
+
+    let missing_resource = Uuid::new_v4();
+    let result = reject_with_resource(&app, order, missing_resource).await;
+
+    assert!(matches!(
+        result,
+        Err(PairError::Second(ResourceError::NotFound))
+    ));
+    assert_eq!(event_count(&app, "order", order).await, before);
+}
+
+#[tokio::test]
+async fn concurrent_pairs_on_one_order_move_it_once() {
+    let app = spawn_app().await;
+    let (order, resource) = placed_order(&app).await;
+    let (orders_before, resources_before) = (
+        event_count(&app, "order", order).await,
+        event_count(&app, "resource", resource).await,
+    );
+
+    let results =
+        futures::future::join_all((0..8).map(|_| reject_with_resource(&app, order, resource)))
+            .await;
+
+    let succeeded = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(succeeded, 1, "{results:?}");
+    for result in results.iter().filter(|r| r.is_err()) {
+        assert!(
+            matches!(
+                result,
+                Err(PairError::First(OrderError::InvalidState { .. })) | Err(PairError::Conflict)
+            ),
+            "{result:?}"
+        );
+    }
+    assert_eq!(event_count(&app, "order", order).await, orders_before + 1);
+    assert_eq!(
+        event_count(&app, "resource", resource).await,
+        resources_before + 1
+    );
 }
 
 #[tokio::test]

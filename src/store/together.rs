@@ -1,0 +1,169 @@
+//! Two aggregates changed as one: an order and its resource. Both commands are decided
+//! against fresh state and all their events commit in one transaction, so a crash can never
+//! leave an order moved and its resource behind (or a resource created for an order that was
+//! never placed).
+//!
+//! The rows are the ones postgres-es writes (same table, columns and serialization), and a
+//! concurrent writer on either aggregate collides on the table's key exactly as it does with
+//! the framework: the pair is then decided again, a few times, before the conflict is
+//! reported.
+
+use std::collections::HashMap;
+
+use anyhow::Context;
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::{Aggregate, AggregateError, DomainEvent};
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool};
+
+use crate::store::commands::CONFLICT_RETRIES;
+
+/// Why a pair of commands did not commit.
+#[derive(Debug, thiserror::Error)]
+pub enum PairError<E1: std::error::Error, E2: std::error::Error> {
+    #[error(transparent)]
+    First(E1),
+    #[error(transparent)]
+    Second(E2),
+    #[error("another command changed one of the aggregates at the same time")]
+    Conflict,
+    #[error(transparent)]
+    Store(#[from] anyhow::Error),
+}
+
+impl<E1: std::error::Error, E2: std::error::Error> PairError<E1, E2> {
+    /// The error as the framework reports a single aggregate's failure, with the second
+    /// aggregate's rule errors mapped by `second`.
+    pub fn into_first(self, second: impl FnOnce(E2) -> E1) -> AggregateError<E1> {
+        match self {
+            PairError::First(e) => AggregateError::UserError(e),
+            PairError::Second(e) => AggregateError::UserError(second(e)),
+            PairError::Conflict => AggregateError::AggregateConflict,
+            PairError::Store(e) => AggregateError::UnexpectedError(e.into()),
+        }
+    }
+}
+
+/// One aggregate loaded from its events, with the sequence of the last one.
+struct Loaded<A> {
+    aggregate: A,
+    sequence: i64,
+}
+
+async fn load<A: Aggregate>(conn: &mut PgConnection, id: &str) -> anyhow::Result<Loaded<A>> {
+    let rows: Vec<(i64, Value)> = sqlx::query_as(
+        "SELECT sequence, payload FROM events \
+         WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence",
+    )
+    .bind(A::TYPE)
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await
+    .with_context(|| format!("loading the events of {} {id}", A::TYPE))?;
+    let mut loaded = Loaded {
+        aggregate: A::default(),
+        sequence: 0,
+    };
+    for (sequence, payload) in rows {
+        let event: A::Event = serde_json::from_value(payload)
+            .with_context(|| format!("decoding event {sequence} of {} {id}", A::TYPE))?;
+        loaded.aggregate.apply(event);
+        loaded.sequence = sequence;
+    }
+    Ok(loaded)
+}
+
+async fn decide<A: Aggregate<Services = ()>>(
+    aggregate: &mut A,
+    command: A::Command,
+) -> Result<Vec<A::Event>, A::Error> {
+    let sink = EventSink::default();
+    aggregate.handle(command, &(), &sink).await?;
+    Ok(sink.collect().await)
+}
+
+/// Appends `events` after `sequence`; `Ok(false)` when another writer got there first.
+async fn append<A: Aggregate>(
+    conn: &mut PgConnection,
+    id: &str,
+    sequence: i64,
+    events: &[A::Event],
+    metadata: &Value,
+) -> anyhow::Result<bool> {
+    for (offset, event) in events.iter().enumerate() {
+        let payload = serde_json::to_value(event).context("serializing an event")?;
+        let result = sqlx::query(
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
+             event_version, payload, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(A::TYPE)
+        .bind(id)
+        .bind(sequence + 1 + offset as i64)
+        .bind(event.event_type())
+        .bind(event.event_version())
+        .bind(payload)
+        .bind(metadata)
+        .execute(&mut *conn)
+        .await;
+        match result {
+            Ok(_) => {}
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(false),
+            Err(e) => {
+                return Err(e).with_context(|| format!("appending to {} {id}", A::TYPE));
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// Runs `first` on aggregate `first_id`, then the command `then` derives from the first
+/// aggregate's new state and events (none: only the first changes) on `second_id`, and
+/// commits every event of both in one transaction.
+pub async fn execute_pair<A, B>(
+    pool: &PgPool,
+    (first_id, first): (&str, A::Command),
+    second_id: &str,
+    then: impl Fn(&A, &[A::Event]) -> Option<B::Command>,
+    metadata: &HashMap<String, String>,
+) -> Result<(), PairError<A::Error, B::Error>>
+where
+    A: Aggregate<Services = ()>,
+    A::Command: Clone,
+    B: Aggregate<Services = ()>,
+{
+    let metadata = serde_json::to_value(metadata).context("serializing event metadata")?;
+    for attempt in 1..=CONFLICT_RETRIES + 1 {
+        let mut tx = pool.begin().await.context("beginning a transaction")?;
+        let mut a = load::<A>(&mut tx, first_id).await?;
+        let first_events = decide(&mut a.aggregate, first.clone())
+            .await
+            .map_err(PairError::First)?;
+        let second = then(&a.aggregate, &first_events);
+        let mut committed =
+            append::<A>(&mut tx, first_id, a.sequence, &first_events, &metadata).await?;
+        if committed && let Some(command) = second {
+            let mut b = load::<B>(&mut tx, second_id).await?;
+            let second_events = decide(&mut b.aggregate, command)
+                .await
+                .map_err(PairError::Second)?;
+            committed =
+                append::<B>(&mut tx, second_id, b.sequence, &second_events, &metadata).await?;
+        }
+        if committed {
+            tx.commit().await.context("committing a pair of commands")?;
+            return Ok(());
+        }
+        // Dropping the transaction rolls back whatever half was written.
+        drop(tx);
+        tracing::debug!(
+            first = A::TYPE,
+            first_id,
+            second = B::TYPE,
+            second_id,
+            attempt,
+            "write conflict on a pair, retrying"
+        );
+        tokio::task::yield_now().await;
+    }
+    Err(PairError::Conflict)
+}
