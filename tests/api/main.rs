@@ -33,5 +33,9 @@ mod orders;
 mod order_create;
 // Order actions: reviews, state changes, cancel, delete, unlink, backend ids.
 mod order_actions;
+// Reading resources from both sides, their filters and backend ids.
+mod resources;
+// Update and Terminate orders from resource actions; resource end dates and cost.
+mod resource_orders;
 // The event store and read models: metadata, convergence, rebuilds, the log reader.
 mod ledger;

@@ -379,7 +379,10 @@ fn end_date(
         None | Some(Value::Null) => None,
         Some(Value::String(text)) if text.trim().is_empty() => None,
         Some(Value::String(text)) => {
-            let date = text.trim().get(..10).and_then(|d| d.parse::<NaiveDate>().ok());
+            let date = text
+                .trim()
+                .get(..10)
+                .and_then(|d| d.parse::<NaiveDate>().ok());
             Some(date.ok_or_else(|| {
                 ApiError::field(
                     "end_date",
@@ -399,7 +402,10 @@ fn end_date(
         if super::placement::option_is_true(options, "is_resource_termination_date_required")
             && let Some(offset) = days("default_resource_termination_offset_in_days")
         {
-            return Ok(Some((today + chrono::Days::new(offset.max(0) as u64), false)));
+            return Ok(Some((
+                today + chrono::Days::new(offset.max(0) as u64),
+                false,
+            )));
         }
         return Ok(None);
     };
