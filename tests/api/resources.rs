@@ -648,3 +648,85 @@ async fn the_provider_sets_a_resources_backend_id_and_others_may_not() {
         .await;
     assert_eq!(events, 1);
 }
+
+#[tokio::test]
+async fn resource_lists_take_repeated_offering_uuids_and_the_clients_other_filters() {
+    let w = world().await;
+    let limited = w.ok_resource(json!({"storage": 50})).await;
+    let usage_offering = w
+        .basic_offering(json!({
+            "components": [{"type": "cpu", "name": "CPU", "billing_type": "usage"}],
+            "plans": [{"name": "Default", "unit": "month"}],
+        }))
+        .await;
+    let end_date = (chrono::Utc::now().date_naive() + chrono::Days::new(5)).to_string();
+    let used = w
+        .order_with(
+            &w.app.admin_token,
+            &usage_offering,
+            "Default",
+            json!({"attributes": {"name": "used", "end_date": end_date}}),
+        )
+        .await;
+    let used = used.body["marketplace_resource_uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let token = &w.provider_owner.token;
+    let both = format!(
+        "offering_uuid={}&offering_uuid={}",
+        w.offering.uuid(),
+        usage_offering.uuid()
+    );
+
+    assert_eq!(w.app.provider_resources(&both, token).await.count(), 2);
+    let one = format!("offering_uuid={}&state=OK&state=Erred", w.offering.uuid());
+    assert_eq!(
+        uuids(&w.app.provider_resources(&one, token).await),
+        vec![limited.clone()]
+    );
+    for (query, expected) in [
+        ("usage_based=true", vec![used.clone()]),
+        ("only_limit_based=true", vec![limited.clone()]),
+        ("limit_based=false", vec![used.clone()]),
+        ("has_terminate_date=true", vec![used.clone()]),
+        ("project_name=alp", {
+            let mut all = vec![limited.clone(), used.clone()];
+            all.sort();
+            all
+        }),
+        ("paused=true", vec![]),
+        (
+            "parent_offering_uuid=0123456789abcdef0123456789abcdef",
+            vec![],
+        ),
+    ] {
+        assert_eq!(find(&w.app, query).await, expected, "{query}");
+    }
+    let by_slug = w
+        .app
+        .provider_resources(
+            &format!(
+                "offering_slug={}",
+                usage_offering.body["slug"].as_str().unwrap()
+            ),
+            token,
+        )
+        .await;
+    assert_eq!(uuids(&by_slug), vec![used.clone()]);
+    let by_url = w
+        .app
+        .resources(
+            &format!("offering={}", w.public_url(&usage_offering)),
+            token,
+        )
+        .await;
+    assert_eq!(uuids(&by_url), vec![used.clone()]);
+    // Waldur orders states by their number: Creating before OK.
+    let by_state = w.app.resources("o=-state", &w.app.admin_token).await;
+    assert_eq!(uuids(&by_state), vec![limited.clone(), used.clone()]);
+    let by_end = w.app.resources("o=end_date", &w.app.admin_token).await;
+    assert_eq!(uuids(&by_end), vec![used.clone(), limited.clone()]);
+    let unknown = w.app.resources("o=modified", &w.app.admin_token).await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+}

@@ -98,38 +98,31 @@ const FROM: &str = "projection.resources r \
     LEFT JOIN projection.customers pc ON pc.uuid = f.customer_uuid \
     LEFT JOIN projection.categories k ON k.uuid = f.category_uuid";
 
+/// Waldur sorts states by their number, not their name.
+const STATE_RANK: &str = "CASE r.state WHEN 'Creating' THEN 1 WHEN 'OK' THEN 2 \
+    WHEN 'Erred' THEN 3 WHEN 'Updating' THEN 4 WHEN 'Terminating' THEN 5 ELSE 6 END";
+
+/// The `o=` keys of Waldur's `ResourceFilter`.
 const ORDER_KEYS: &[OrderKey] = &[
     OrderKey {
         name: "created",
         sql: "r.created",
     },
     OrderKey {
-        name: "modified",
-        sql: "r.modified",
+        name: "end_date",
+        sql: "(r.document->>'end_date')",
     },
     OrderKey {
         name: "name",
         sql: "r.name",
     },
     OrderKey {
-        name: "state",
-        sql: "r.state",
-    },
-    OrderKey {
-        name: "backend_id",
-        sql: "r.backend_id",
-    },
-    OrderKey {
         name: "project_name",
         sql: "p.name",
     },
     OrderKey {
-        name: "customer_name",
-        sql: "c.name",
-    },
-    OrderKey {
-        name: "offering_name",
-        sql: "f.name",
+        name: "state",
+        sql: STATE_RANK,
     },
 ];
 
@@ -168,8 +161,8 @@ fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, params: &QueryParams, state
         qb.push_bind(states.to_vec());
         qb.push(")");
     }
+    push_uuids(qb, params, "offering_uuid", "r.offering_uuid");
     for (param, column) in [
-        ("offering_uuid", "r.offering_uuid"),
         ("project_uuid", "r.project_uuid"),
         ("customer_uuid", "r.customer_uuid"),
         ("provider_uuid", "f.customer_uuid"),
@@ -178,6 +171,71 @@ fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, params: &QueryParams, state
     ] {
         crate::api::list::push_uuid(qb, params, param, column);
     }
+    for (param, collection, column) in [
+        (
+            "offering",
+            "marketplace-public-offerings",
+            "r.offering_uuid",
+        ),
+        ("customer", "customers", "r.customer_uuid"),
+        ("project", "projects", "r.project_uuid"),
+    ] {
+        if let Some(url) = params.get(param) {
+            let uuid = crate::api::form::parse_hyperlink(url, collection).unwrap_or(Uuid::nil());
+            qb.push(format!(" AND {column} = "));
+            qb.push_bind(uuid);
+        }
+    }
+    let slugs: Vec<String> = params
+        .all("offering_slug")
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    if !slugs.is_empty() {
+        qb.push(" AND f.slug = ANY(");
+        qb.push_bind(slugs);
+        qb.push(")");
+    }
+    crate::api::list::push_bools(
+        qb,
+        params,
+        &[
+            ("offering_shared", "f.shared"),
+            ("offering_billable", "f.billable"),
+            (
+                "has_terminate_date",
+                "(r.document->>'end_date' IS NOT NULL)",
+            ),
+            // The ledger does not pause, downscale or restrict resources.
+            ("paused", "false"),
+            ("downscaled", "false"),
+            ("restrict_member_access", "false"),
+        ],
+    );
+    let billed = |billing: &str| {
+        format!(
+            "EXISTS (SELECT 1 FROM jsonb_array_elements(f.document->'components') x \
+             WHERE x->>'billing_type' = '{billing}')"
+        )
+    };
+    let usage = billed("usage");
+    let limit = billed("limit");
+    for (param, sql) in [
+        ("usage_based", usage.clone()),
+        ("limit_based", limit.clone()),
+        ("only_usage_based", format!("({usage} AND NOT {limit})")),
+        ("only_limit_based", format!("({limit} AND NOT {usage})")),
+    ] {
+        if let Some(value) = params.get(param).and_then(crate::api::list::parse_bool) {
+            qb.push(format!(" AND {sql} = "));
+            qb.push_bind(value);
+        }
+    }
+    // Resources here have no parent offering.
+    if params.get("parent_offering_uuid").is_some() {
+        qb.push(" AND false");
+    }
+    crate::api::list::push_contains(qb, params, &[("project_name", "p.name")]);
     let offering_types: Vec<String> = params
         .all("offering_type")
         .into_iter()
@@ -225,6 +283,27 @@ fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, params: &QueryParams, state
             qb.push_bind(at);
         }
     }
+}
+
+/// ` AND {column} IN (…)` for a repeatable uuid filter; values that are not uuids match
+/// nothing.
+fn push_uuids(
+    qb: &mut QueryBuilder<'_, Postgres>,
+    params: &QueryParams,
+    param: &str,
+    column: &str,
+) {
+    let values = params.all(param);
+    if values.is_empty() {
+        return;
+    }
+    let uuids: Vec<Uuid> = values
+        .iter()
+        .map(|v| Uuid::parse_str(v.trim()).unwrap_or(Uuid::nil()))
+        .collect();
+    qb.push(format!(" AND {column} = ANY("));
+    qb.push_bind(uuids);
+    qb.push(")");
 }
 
 /// `state=` values: repeatable, Waldur's names; an unknown name is refused.
