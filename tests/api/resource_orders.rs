@@ -249,6 +249,35 @@ async fn the_providers_owner_terminates_without_the_consumers_review() {
 }
 
 #[tokio::test]
+async fn the_provider_terminates_from_its_own_side_too() {
+    let w = world().await;
+    let resource = w.ok_resource(json!({"storage": 50})).await;
+
+    let reply = w
+        .app
+        .post(
+            &format!("/api/marketplace-provider-resources/{resource}/terminate/"),
+            &w.provider_owner.token,
+            json!({}),
+        )
+        .await;
+
+    let order = w.app.order(&placed(&reply)).await;
+    assert_eq!(order.body["type"], "Terminate");
+    assert_eq!(w.state_of(&resource).await, "Terminating");
+    // Consumers do not see the provider's side.
+    let reply = w
+        .app
+        .post(
+            &format!("/api/marketplace-provider-resources/{resource}/terminate/"),
+            &w.consumer_owner.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.text);
+}
+
+#[tokio::test]
 async fn only_users_with_the_permission_change_a_resource() {
     let w = world().await;
     let resource = w.ok_resource(json!({"storage": 50})).await;
@@ -404,6 +433,10 @@ async fn update_limits_takes_only_limit_components_within_their_bounds() {
     );
     let reply = w
         .update_limits(&resource, token, json!({"storage": "many"}))
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+    let reply = w
+        .update_limits(&resource, token, json!({"storage": 50}))
         .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
     let reply = w

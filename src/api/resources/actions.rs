@@ -4,6 +4,8 @@
 //! orders, `terminate` a Terminate order, and the resource moves to Updating or
 //! Terminating until the order ends.
 //!
+//! Providers terminate from their side too (`/api/marketplace-provider-resources/{uuid}/terminate/`).
+//!
 //! Checks run in Waldur's order: the caller sees the resource (404), holds the permission
 //! (403), then the validators: the resource's state (409), the organization (400), no
 //! pending order for the resource (400), then the body.
@@ -43,7 +45,11 @@ pub fn router() -> Router<Arc<ApiState>> {
         )
         .route(
             "/api/marketplace-resources/{uuid}/terminate/",
-            post(terminate),
+            post(|s, c, p, b| terminate(s, c, p, b, Side::Consumer)),
+        )
+        .route(
+            "/api/marketplace-provider-resources/{uuid}/terminate/",
+            post(|s, c, p, b| terminate(s, c, p, b, Side::Provider)),
         )
         .route(
             "/api/marketplace-resources/{uuid}/update_limits/",
@@ -334,8 +340,9 @@ async fn terminate(
     caller: Caller,
     Path(raw_uuid): Path<String>,
     body: Result<Body, ApiError>,
+    side: Side,
 ) -> Result<Response, ApiError> {
-    let target = load(&state, &caller, &raw_uuid, Side::Consumer).await?;
+    let target = load(&state, &caller, &raw_uuid, side).await?;
     let mut scopes = target.consumer_scopes();
     scopes.push(target.provider_scope());
     require_permission(&state, &caller, "RESOURCE.TERMINATE", &scopes).await?;
@@ -381,6 +388,12 @@ async fn update_limits(
         Some(_) => read_limits(&object_field(&body, "limits")?)?,
     };
     target.require_orderable(caller.ctx().now.date_naive())?;
+    if limits == target.resource.limits {
+        return Err(ApiError::field(
+            "limits",
+            "New limits must differ from the current ones.",
+        ));
+    }
     check_limits(&target.record.offering, &limits)?;
     let spec = target.order(
         &caller,
