@@ -56,6 +56,10 @@ async fn an_update_order_done_gives_the_resource_its_new_limits_and_plan() {
     assert_eq!(order.body["marketplace_resource_uuid"], resource.as_str());
     assert_eq!(order.body["limits"], json!({"storage": 100}));
     assert_eq!(
+        order.body["attributes"],
+        json!({"old_limits": {"storage": 50}})
+    );
+    assert_eq!(
         order.body["plan_uuid"],
         plan_uuid(&w.offering, "Default").as_str()
     );
@@ -211,6 +215,34 @@ async fn a_rejected_update_order_leaves_the_resource_ok_with_its_old_plan_and_li
     assert_eq!(after.body["state"], "OK");
     assert_eq!(after.body["limits"], json!({"storage": 50}));
     assert_eq!(after.body["plan_name"], "Default");
+}
+
+#[tokio::test]
+async fn a_rejected_plan_switch_leaves_the_resource_ok_on_its_old_plan() {
+    let w = world().await;
+    let resource = w.ok_resource(json!({"storage": 50})).await;
+    let order_uuid = placed(
+        &w.app
+            .resource_action(
+                &resource,
+                "switch_plan",
+                &w.consumer_owner.token,
+                json!({"plan": w.plan_url(&w.offering, "Large")}),
+            )
+            .await,
+    );
+    assert_eq!(w.state_of(&resource).await, "Updating");
+
+    let reject = w
+        .app
+        .order_action(&order_uuid, "reject_by_provider", &w.provider_owner.token)
+        .await;
+
+    assert_eq!(reject.status, StatusCode::OK, "{}", reject.text);
+    let after = w.app.resource(&resource, &w.app.admin_token).await;
+    assert_eq!(after.body["state"], "OK");
+    assert_eq!(after.body["plan_name"], "Default");
+    assert_eq!(after.body["limits"], json!({"storage": 50}));
 }
 
 #[tokio::test]

@@ -395,12 +395,15 @@ async fn update_limits(
         ));
     }
     check_limits(&target.record.offering, &limits)?;
+    // Waldur keeps the limits being replaced in the order's attributes.
+    let mut attributes = Map::new();
+    attributes.insert("old_limits".into(), json!(target.resource.limits));
     let spec = target.order(
         &caller,
         OrderType::Update,
         target.resource.plan_uuid,
         limits,
-        Map::new(),
+        attributes,
     );
     target.begin(&state, &caller, spec).await
 }
