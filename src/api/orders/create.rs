@@ -1,9 +1,10 @@
 //! `POST /api/marketplace-orders/`: placing a Create order as Waldur's `OrderCreateSerializer`
 //! does it. The body is checked field by field, then against the offering (available, plan,
 //! limits, terms of service) and the consumer (organization available, project not
-//! expired, offering allowed there). The resource is created at once, the order placed in
-//! the state auto-approval leads to, and Basic and Support orders that need no review are
-//! completed on the spot like Waldur's synchronous processors do.
+//! expired, offering allowed there). The resource is created at once (with the end date the
+//! offering's termination options give it), then the order is placed through
+//! [`super::placement`]: in the state auto-approval leads to, and completed on the spot for
+//! Basic and Support orders that need no review, like Waldur's synchronous processors.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
