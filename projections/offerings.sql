@@ -59,3 +59,8 @@ CREATE INDEX resources_project_idx ON projection.resources (project_uuid);
 CREATE INDEX resources_offering_idx ON projection.resources (offering_uuid);
 CREATE INDEX resources_plan_idx ON projection.resources (plan_uuid);
 CREATE INDEX resources_backend_id_idx ON projection.resources (backend_id);
+-- Resource lists filter by customer and state and page by creation time.
+CREATE INDEX resources_customer_idx ON projection.resources (customer_uuid, created);
+CREATE INDEX resources_state_idx ON projection.resources (state, created);
+CREATE INDEX resources_created_idx ON projection.resources (created, uuid);
+CREATE INDEX resources_name_idx ON projection.resources (name);

@@ -20,6 +20,7 @@ mod customers;
 mod offerings;
 mod orders;
 mod projects;
+mod resources;
 mod roles;
 mod service_providers;
 mod users;
@@ -62,6 +63,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .merge(service_providers::router())
         .merge(offerings::router())
         .merge(orders::router())
+        .merge(resources::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

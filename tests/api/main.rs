@@ -33,5 +33,13 @@ mod orders;
 mod order_create;
 // Order actions: reviews, state changes, cancel, delete, unlink, backend ids.
 mod order_actions;
+// The world and client methods the resource tests share.
+mod resource_world;
+// Reading resources from both sides, their filters and backend ids.
+mod resources;
+// Update and Terminate orders from resource actions.
+mod resource_orders;
+// Resource end dates, order and resource cost, rebuilds of changed resources.
+mod resource_terms;
 // The event store and read models: metadata, convergence, rebuilds, the log reader.
 mod ledger;

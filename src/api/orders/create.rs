@@ -1,9 +1,10 @@
 //! `POST /api/marketplace-orders/`: placing a Create order as Waldur's `OrderCreateSerializer`
 //! does it. The body is checked field by field, then against the offering (available, plan,
 //! limits, terms of service) and the consumer (organization available, project not
-//! expired, offering allowed there). The resource is created at once, the order placed in
-//! the state auto-approval leads to, and Basic and Support orders that need no review are
-//! completed on the spot like Waldur's synchronous processors do.
+//! expired, offering allowed there). The resource is created at once (with the end date the
+//! offering's termination options give it), then the order is placed through
+//! [`super::placement`]: in the state auto-approval leads to, and completed on the spot for
+//! Basic and Support orders that need no review, like Waldur's synchronous processors.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,12 +14,10 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::post;
 use chrono::NaiveDate;
-use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
-use crate::api::access::{Scope, has_permission, roles_in};
 use crate::api::auth::Caller;
 use crate::api::body::{Body, python_type_name};
 use crate::api::error::ApiError;
@@ -26,24 +25,19 @@ use crate::api::form::Form;
 use crate::api::links::{Links, hex};
 use crate::api::offerings::{OfferingRecord, fetch_records};
 use crate::api::{ApiState, created};
-use crate::domain::offering::model::{BillingType, OfferingState, Plan};
-use crate::domain::offering::types::ProviderReview;
-use crate::domain::order::{Order, OrderCommand, OrderSpec, OrderState, OrderType};
-use crate::domain::resource::{OrderOutcome, Resource, ResourceCommand, ResourceSpec};
+use crate::domain::offering::Offering;
+use crate::domain::offering::model::OfferingState;
+use crate::domain::order::{OrderSpec, OrderType};
+use crate::domain::resource::{Resource, ResourceCommand, ResourceSpec};
 
+use super::placement::{
+    INVALID_OBJECT, PlanRef, check_limits, check_plan, command_failed, parse_plan_url, place,
+    prices,
+};
 use super::{JOINS, OrderRow, SELECT, render};
-
-const INVALID_OBJECT: &str = "Invalid hyperlink - Object does not exist.";
-const PLAN_NOT_AVAILABLE: &str = "This plan is not available for selected offering.";
 
 pub fn router() -> Router<Arc<ApiState>> {
     Router::new().route("/api/marketplace-orders/", post(create))
-}
-
-/// A command refused by the order or resource aggregate: the checks above rule that out,
-/// so it is an internal failure.
-fn command_failed<E: std::error::Error>(err: cqrs_es::AggregateError<E>) -> ApiError {
-    ApiError::internal(anyhow::anyhow!("placing the order: {err}"))
 }
 
 /// The project an order is placed in, with its organization.
@@ -56,51 +50,6 @@ struct ProjectRow {
     customer_name: String,
     customer_blocked: bool,
     customer_archived: bool,
-}
-
-/// A plan reference: the plan and, for public plan URLs, the offering it was named under.
-struct PlanRef {
-    plan: Uuid,
-    offering: Option<Uuid>,
-}
-
-/// Parses `/api/marketplace-public-offerings/<o>/plans/<p>/` or `/api/marketplace-plans/<p>/`.
-fn parse_plan_url(text: &str) -> Result<PlanRef, &'static str> {
-    if let Ok(plan) = Uuid::parse_str(text) {
-        return Ok(PlanRef {
-            plan,
-            offering: None,
-        });
-    }
-    let path = match url::Url::parse(text) {
-        Ok(url) => url.path().to_string(),
-        Err(_) if text.starts_with('/') => text.split('?').next().unwrap_or("").to_string(),
-        Err(_) => return Err("Invalid hyperlink - No URL match."),
-    };
-    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-    match parts.as_slice() {
-        ["api", "marketplace-plans", plan] => Uuid::parse_str(plan)
-            .map(|plan| PlanRef {
-                plan,
-                offering: None,
-            })
-            .map_err(|_| INVALID_OBJECT),
-        [
-            "api",
-            "marketplace-public-offerings",
-            offering,
-            "plans",
-            plan,
-        ] => match (Uuid::parse_str(offering), Uuid::parse_str(plan)) {
-            (Ok(offering), Ok(plan)) => Ok(PlanRef {
-                plan,
-                offering: Some(offering),
-            }),
-            _ => Err(INVALID_OBJECT),
-        },
-        ["api", ..] => Err("Invalid hyperlink - Incorrect URL match."),
-        _ => Err("Invalid hyperlink - No URL match."),
-    }
 }
 
 /// The fields of the body, once every one of them parsed.
@@ -249,192 +198,6 @@ async fn read_input(
     }
 }
 
-/// The plan of the order, if any: it must belong to the offering, be active and have room.
-async fn check_plan<'a>(
-    state: &ApiState,
-    record: &'a OfferingRecord,
-    plan: Option<&PlanRef>,
-) -> Result<Option<&'a Plan>, ApiError> {
-    let Some(plan_ref) = plan else {
-        return Ok(None);
-    };
-    let unavailable = || ApiError::field("plan", PLAN_NOT_AVAILABLE);
-    if plan_ref.offering.is_some_and(|o| o != record.uuid) {
-        return Err(unavailable());
-    }
-    let plan = record
-        .offering
-        .plan(plan_ref.plan)
-        .filter(|p| !p.archived)
-        .ok_or_else(unavailable)?;
-    if let Some(max_amount) = plan.max_amount {
-        let used: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM projection.resources \
-             WHERE plan_uuid = $1 AND state <> 'Terminated'",
-        )
-        .bind(plan.uuid)
-        .fetch_one(&state.ledger.pool)
-        .await?;
-        if used >= max_amount {
-            return Err(unavailable());
-        }
-    }
-    Ok(Some(plan))
-}
-
-/// Limits are given only for limit-billed components, within their bounds.
-fn check_limits(record: &OfferingRecord, limits: &BTreeMap<String, i64>) -> Result<(), ApiError> {
-    let offering = &record.offering;
-    let invalid: Vec<&str> = limits
-        .keys()
-        .filter(|key| {
-            offering
-                .component_by_type(key)
-                .is_none_or(|c| c.billing_type != BillingType::Limit)
-        })
-        .map(String::as_str)
-        .collect();
-    if !invalid.is_empty() {
-        return Err(ApiError::field(
-            "limits",
-            format!("Invalid types: {}", invalid.join(", ")),
-        ));
-    }
-    for (key, &value) in limits {
-        let Some(component) = offering.component_by_type(key) else {
-            continue;
-        };
-        if let Some(min) = component.min_value
-            && value < min
-        {
-            return Err(ApiError::field(
-                "limits",
-                format!("The limit {value} value cannot be less than {min}."),
-            ));
-        }
-        if let Some(max) = component.max_value
-            && value > max
-        {
-            return Err(ApiError::field(
-                "limits",
-                format!("The limit {value} value cannot be more than {max}."),
-            ));
-        }
-        if let Some(amount) = component.limit_amount
-            && value > amount
-        {
-            return Err(ApiError::field(
-                "limits",
-                format!("The limit {value} value cannot be more than {amount}."),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Cost, fixed price and activation price of a Create order (`Plan.get_estimate` plus the
-/// plan's init price).
-fn prices(
-    record: &OfferingRecord,
-    plan: Option<&Plan>,
-    limits: &BTreeMap<String, i64>,
-) -> (Option<Decimal>, Decimal, Decimal) {
-    let Some(plan) = plan else {
-        return (None, Decimal::ZERO, Decimal::ZERO);
-    };
-    let offering = &record.offering;
-    let kind = offering.kind();
-    let usage: Decimal = offering
-        .components
-        .iter()
-        .filter(|c| c.billing_type == BillingType::Limit)
-        .map(|c| {
-            let price = plan
-                .prices
-                .get(&c.component_type)
-                .copied()
-                .unwrap_or_default();
-            let amount = Decimal::from(limits.get(&c.component_type).copied().unwrap_or(0));
-            let factor = kind
-                .and_then(|k| k.builtin(&c.component_type))
-                .map(|b| b.factor)
-                .filter(|f| *f > 0)
-                .unwrap_or(1);
-            price * amount / Decimal::from(factor)
-        })
-        .sum();
-    let init = offering.plan_price_of(plan, BillingType::One);
-    let fixed = offering.plan_price_of(plan, BillingType::Fixed);
-    (Some(plan.unit_price + usage + init), fixed, init)
-}
-
-fn option_is_true(options: &Map<String, Value>, key: &str) -> bool {
-    options.get(key).and_then(Value::as_bool) == Some(true)
-}
-
-/// `order_should_not_be_reviewed_by_consumer` for a Create order.
-async fn skips_consumer_review(
-    state: &ApiState,
-    caller: &Caller,
-    record: &OfferingRecord,
-    project: Uuid,
-    customer: Uuid,
-) -> Result<bool, ApiError> {
-    if caller.is_staff {
-        return Ok(true);
-    }
-    let details = &record.offering.details;
-    let scopes = [Scope::Project(project), Scope::Customer(customer)];
-    if !details.billable
-        && !details.shared
-        && has_permission(state, caller, "ORDER.APPROVE_PRIVATE", &scopes).await?
-    {
-        return Ok(true);
-    }
-    if details.shared
-        && record.offering.customer_uuid == customer
-        && option_is_true(
-            &record.offering.settings.plugin_options,
-            "auto_approve_in_service_provider_projects",
-        )
-    {
-        return Ok(true);
-    }
-    has_permission(state, caller, "ORDER.APPROVE", &scopes).await
-}
-
-/// `order_should_not_be_reviewed_by_provider`.
-async fn skips_provider_review(
-    state: &ApiState,
-    caller: &Caller,
-    record: &OfferingRecord,
-) -> Result<bool, ApiError> {
-    let options = &record.offering.settings.plugin_options;
-    let review = record
-        .offering
-        .kind()
-        .map(|k| k.provider_review)
-        .unwrap_or(ProviderReview::Never);
-    Ok(match review {
-        ProviderReview::Always => false,
-        ProviderReview::Never => true,
-        ProviderReview::ScriptOption => options
-            .get("auto_approve_marketplace_script")
-            .and_then(Value::as_bool)
-            .unwrap_or(true),
-        ProviderReview::RemoteOption => {
-            option_is_true(options, "auto_approve_remote_orders")
-                || roles_in(
-                    state,
-                    caller.uuid,
-                    &[Scope::Customer(record.offering.customer_uuid)],
-                )
-                .await?
-                .contains("CUSTOMER.OWNER")
-        }
-    })
-}
-
 pub async fn create(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -455,7 +218,7 @@ pub async fn create(
         return Err(ApiError::field("offering", "Offering is not available."));
     }
     let plan = check_plan(&state, record, input.plan.as_ref()).await?;
-    check_limits(record, &input.limits)?;
+    check_limits(offering, &input.limits)?;
     if offering.details.shared
         && !offering.details.terms_of_service.is_empty()
         && !input.accepting_terms_of_service
@@ -504,25 +267,9 @@ pub async fn create(
         )));
     }
 
-    // Where auto-approval leaves the order.
-    let skip_consumer = skips_consumer_review(
-        &state,
-        &caller,
-        record,
-        input.project,
-        project.customer_uuid,
-    )
-    .await?;
-    let next = if !skip_consumer {
-        OrderState::PendingConsumer
-    } else if project.start_date.is_some_and(|start| start > today) {
-        OrderState::PendingProject
-    } else if skips_provider_review(&state, &caller, record).await? {
-        OrderState::Executing
-    } else {
-        OrderState::PendingProvider
-    };
-    let (cost, fixed_price, activation_price) = prices(record, plan, &input.limits);
+    let (cost, fixed_price, activation_price) =
+        prices(offering, plan, &input.limits, OrderType::Create);
+    let end_date = end_date(offering, &input.attributes, today)?;
 
     // The resource, then the order.
     let name = input
@@ -542,15 +289,14 @@ pub async fn create(
         name,
         limits: input.limits.clone(),
         attributes: input.attributes.clone(),
-        end_date: None,
-        end_date_requested_by: None,
+        end_date: end_date.map(|(date, _)| date),
+        end_date_requested_by: end_date.and_then(|(_, requested)| requested.then_some(caller.uuid)),
         slug: slug.clone(),
     };
-    let resource_id = hex(resource_uuid);
     state
         .ledger
         .execute::<Resource>(
-            &resource_id,
+            &hex(resource_uuid),
             ResourceCommand::Create {
                 spec: Box::new(resource_spec),
                 backend_id: String::new(),
@@ -584,50 +330,7 @@ pub async fn create(
         start_date: input.start_date,
         slug,
     };
-    let order_id = hex(order_uuid);
-    state
-        .ledger
-        .execute::<Order>(
-            &order_id,
-            OrderCommand::Place {
-                spec: Box::new(spec),
-                consumer_reviewer: skip_consumer.then_some(caller.uuid),
-                next,
-                at: ctx.now,
-            },
-            &ctx,
-        )
-        .await
-        .map_err(command_failed)?;
-
-    // Basic and Support orders are processed synchronously.
-    if next == OrderState::Executing
-        && matches!(
-            offering.offering_type.as_str(),
-            "Marketplace.Basic" | "Support.OfferingTemplate"
-        )
-    {
-        state
-            .ledger
-            .execute::<Order>(&order_id, OrderCommand::SetStateDone { at: ctx.now }, &ctx)
-            .await
-            .map_err(command_failed)?;
-        state
-            .ledger
-            .execute::<Resource>(
-                &resource_id,
-                ResourceCommand::SettleOrder {
-                    order_type: OrderType::Create,
-                    outcome: OrderOutcome::Done,
-                    plan_uuid: plan.map(|p| p.uuid),
-                    limits: input.limits,
-                    at: ctx.now,
-                },
-                &ctx,
-            )
-            .await
-            .map_err(command_failed)?;
-    }
+    place(&state, &caller, record, spec, project.start_date, &ctx).await?;
 
     let mut qb = QueryBuilder::new(format!(
         "SELECT {SELECT} FROM projection.orders o {JOINS} WHERE o.uuid = "
@@ -660,4 +363,71 @@ pub async fn create(
         }
     }
     Ok(created(url, body))
+}
+
+/// The resource's end date (`attributes.end_date`) and whether the user asked for it, as
+/// the offering's termination date options allow: required dates default to today plus
+/// `default_resource_termination_offset_in_days`; a date beyond
+/// `max_resource_termination_offset_in_days` or `latest_date_for_resource_termination` is
+/// refused.
+fn end_date(
+    offering: &Offering,
+    attributes: &Map<String, Value>,
+    today: NaiveDate,
+) -> Result<Option<(NaiveDate, bool)>, ApiError> {
+    let options = &offering.settings.plugin_options;
+    let requested = match attributes.get("end_date") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) if text.trim().is_empty() => None,
+        Some(Value::String(text)) => {
+            let date = text
+                .trim()
+                .get(..10)
+                .and_then(|d| d.parse::<NaiveDate>().ok());
+            Some(date.ok_or_else(|| {
+                ApiError::field(
+                    "end_date",
+                    "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.",
+                )
+            })?)
+        }
+        Some(_) => {
+            return Err(ApiError::field(
+                "end_date",
+                "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.",
+            ));
+        }
+    };
+    let days = |key: &str| options.get(key).and_then(Value::as_i64);
+    let Some(date) = requested else {
+        if super::placement::option_is_true(options, "is_resource_termination_date_required")
+            && let Some(offset) = days("default_resource_termination_offset_in_days")
+        {
+            return Ok(Some((
+                today + chrono::Days::new(offset.max(0) as u64),
+                false,
+            )));
+        }
+        return Ok(None);
+    };
+    if let Some(max) = days("max_resource_termination_offset_in_days")
+        && date > today + chrono::Days::new(max.max(0) as u64)
+    {
+        return Err(ApiError::field(
+            "end_date",
+            format!("Maximum resource termination offset is {max} days."),
+        ));
+    }
+    if let Some(latest) = options
+        .get("latest_date_for_resource_termination")
+        .and_then(Value::as_str)
+        .and_then(|d| d.get(..10)?.parse::<NaiveDate>().ok())
+        && date > latest
+    {
+        return Err(ApiError::field(
+            "end_date",
+            format!("Maximum resource termination date is {latest}."),
+        ));
+    }
+    Ok(Some((date, true)))
 }

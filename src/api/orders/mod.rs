@@ -25,6 +25,7 @@ use crate::domain::resource::Resource;
 
 mod actions;
 mod create;
+pub(crate) mod placement;
 
 const COLLECTION: &str = "/api/marketplace-orders/";
 

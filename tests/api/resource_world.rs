@@ -1,0 +1,253 @@
+//! The world the resource tests share: a consumer organization with a project and team, a
+//! provider with an active Basic offering, and a client method per resource endpoint.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{Reply, TestApp, TestUser, spawn_app};
+
+pub(crate) const ORDERS: &str = "/api/marketplace-orders/";
+pub(crate) const RESOURCES: &str = "/api/marketplace-resources/";
+pub(crate) const PROVIDER_RESOURCES: &str = "/api/marketplace-provider-resources/";
+
+/// A consumer organization with a project and team, a provider with an active Basic
+/// offering of two plans and a limit component.
+pub(crate) struct World {
+    pub app: TestApp,
+    pub consumer: Reply,
+    pub project: Reply,
+    pub provider: Reply,
+    pub category: Reply,
+    pub offering: Reply,
+    pub consumer_owner: TestUser,
+    pub provider_owner: TestUser,
+    pub manager: TestUser,
+    pub stranger: TestUser,
+}
+
+pub(crate) async fn world() -> World {
+    let app = spawn_app().await;
+    let consumer = app.create_customer("Consumer Org").await;
+    let project = app.create_project(&consumer.url(), "Alpha").await;
+    let provider = app.create_provider("Provider Org").await;
+    let category = app.create_category("Compute").await;
+    let consumer_owner = app.create_user("consumer-owner").await;
+    app.grant(
+        "customers",
+        &consumer.uuid(),
+        &consumer_owner,
+        "CUSTOMER.OWNER",
+    )
+    .await;
+    let provider_owner = app.create_user("provider-owner").await;
+    app.grant(
+        "customers",
+        &provider.uuid(),
+        &provider_owner,
+        "CUSTOMER.OWNER",
+    )
+    .await;
+    let manager = app.create_user("manager").await;
+    app.grant("projects", &project.uuid(), &manager, "PROJECT.MANAGER")
+        .await;
+    let stranger = app.create_user("stranger").await;
+    let mut w = World {
+        app,
+        consumer,
+        project,
+        provider,
+        category,
+        offering: Reply {
+            status: StatusCode::OK,
+            headers: Default::default(),
+            body: Value::Null,
+            text: String::new(),
+        },
+        consumer_owner,
+        provider_owner,
+        manager,
+        stranger,
+    };
+    w.offering = w
+        .basic_offering(json!({
+            "components": [
+                {"type": "storage", "name": "Storage", "billing_type": "limit",
+                 "min_value": 1, "max_value": 1000},
+                {"type": "seat", "name": "Seat", "billing_type": "fixed"},
+            ],
+            "plans": [
+                {"name": "Default", "unit": "month", "unit_price": "10",
+                 "prices": {"storage": "0", "seat": "3"}},
+                {"name": "Large", "unit": "month", "unit_price": "20",
+                 "prices": {"storage": "1", "seat": "3"}},
+            ],
+        }))
+        .await;
+    w
+}
+
+impl World {
+    /// An active Basic offering of the provider with `extra` (components, plans…).
+    pub async fn basic_offering(&self, extra: Value) -> Reply {
+        let offering = self
+            .app
+            .create_offering(
+                &self.provider.url(),
+                &self.category.url(),
+                "Marketplace.Basic",
+                extra,
+            )
+            .await;
+        let reply = self
+            .app
+            .post(
+                &format!(
+                    "/api/marketplace-provider-offerings/{}/activate/",
+                    offering.uuid()
+                ),
+                &self.app.admin_token,
+                json!({}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        offering
+    }
+
+    pub fn public_url(&self, offering: &Reply) -> String {
+        format!(
+            "{}/api/marketplace-public-offerings/{}/",
+            self.app.address,
+            offering.uuid()
+        )
+    }
+
+    /// The public URL of the offering's plan called `name`.
+    pub fn plan_url(&self, offering: &Reply, name: &str) -> String {
+        format!(
+            "{}plans/{}/",
+            self.public_url(offering),
+            plan_uuid(offering, name)
+        )
+    }
+
+    /// `token` orders a resource of `offering` on plan `plan` with `extra` merged in.
+    pub async fn order_with(
+        &self,
+        token: &str,
+        offering: &Reply,
+        plan: &str,
+        extra: Value,
+    ) -> Reply {
+        let mut body = json!({
+            "project": self.project.url(),
+            "offering": self.public_url(offering),
+            "plan": self.plan_url(offering, plan),
+            "attributes": {"name": "my-res"},
+            "accepting_terms_of_service": true,
+        });
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            body.extend(extra.clone());
+        }
+        let reply = self.app.post(ORDERS, token, body).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        reply
+    }
+
+    /// Staff orders a resource with `limits`; the order waits for the provider.
+    pub async fn pending_resource(&self, limits: Value) -> (String, String) {
+        let order = self
+            .order_with(
+                &self.app.admin_token,
+                &self.offering,
+                "Default",
+                json!({ "limits": limits }),
+            )
+            .await;
+        assert_eq!(order.body["state"], "pending-provider");
+        let resource = order.body["marketplace_resource_uuid"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        (order.uuid(), resource)
+    }
+
+    /// A resource in state OK: its Create order approved by the provider.
+    pub async fn ok_resource(&self, limits: Value) -> String {
+        let (order, resource) = self.pending_resource(limits).await;
+        let reply = self
+            .app
+            .order_action(&order, "approve_by_provider", &self.provider_owner.token)
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        resource
+    }
+}
+
+pub(crate) fn plan_uuid(offering: &Reply, name: &str) -> String {
+    offering.body["plans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .and_then(|p| p["uuid"].as_str())
+        .unwrap()
+        .to_string()
+}
+
+impl TestApp {
+    pub async fn resource(&self, uuid: &str, token: &str) -> Reply {
+        self.get(&format!("{RESOURCES}{uuid}/"), token).await
+    }
+
+    pub async fn provider_resource(&self, uuid: &str, token: &str) -> Reply {
+        self.get(&format!("{PROVIDER_RESOURCES}{uuid}/"), token)
+            .await
+    }
+
+    pub async fn resources(&self, query: &str, token: &str) -> Reply {
+        self.get(&format!("{RESOURCES}?{query}"), token).await
+    }
+
+    pub async fn provider_resources(&self, query: &str, token: &str) -> Reply {
+        self.get(&format!("{PROVIDER_RESOURCES}?{query}"), token)
+            .await
+    }
+
+    pub async fn resource_action(
+        &self,
+        uuid: &str,
+        action: &str,
+        token: &str,
+        body: Value,
+    ) -> Reply {
+        self.post(&format!("{RESOURCES}{uuid}/{action}/"), token, body)
+            .await
+    }
+
+    pub async fn set_resource_backend_id(
+        &self,
+        uuid: &str,
+        token: &str,
+        backend_id: &str,
+    ) -> Reply {
+        self.post(
+            &format!("{PROVIDER_RESOURCES}{uuid}/set_backend_id/"),
+            token,
+            json!({ "backend_id": backend_id }),
+        )
+        .await
+    }
+
+    pub async fn order(&self, uuid: &str) -> Reply {
+        let reply = self
+            .get(&format!("{ORDERS}{uuid}/"), &self.admin_token)
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        reply
+    }
+
+    pub async fn order_action(&self, uuid: &str, action: &str, token: &str) -> Reply {
+        self.post(&format!("{ORDERS}{uuid}/{action}/"), token, json!({}))
+            .await
+    }
+}
