@@ -153,6 +153,24 @@ pub trait DomainError {
     fn into_api(self) -> ApiError;
 }
 
+/// Two aggregates changed together (an order and its resource): each side's rule errors
+/// map as that aggregate's own.
+impl<A, B> From<crate::store::together::PairError<A, B>> for ApiError
+where
+    A: DomainError + std::error::Error,
+    B: DomainError + std::error::Error,
+{
+    fn from(err: crate::store::together::PairError<A, B>) -> Self {
+        use crate::store::together::PairError;
+        match err {
+            PairError::First(inner) => inner.into_api(),
+            PairError::Second(inner) => inner.into_api(),
+            PairError::Conflict => cqrs_es::AggregateError::<A>::AggregateConflict.into(),
+            PairError::Store(e) => ApiError::Internal(e.context("event store")),
+        }
+    }
+}
+
 impl<E: DomainError + std::error::Error> From<cqrs_es::AggregateError<E>> for ApiError {
     fn from(err: cqrs_es::AggregateError<E>) -> Self {
         use cqrs_es::AggregateError;

@@ -167,6 +167,8 @@ pub enum ResourceError {
     NotFound,
     #[error("the resource is terminated")]
     Terminated,
+    #[error("another order is changing the resource")]
+    ChangeInProgress,
 }
 
 impl Aggregate for Resource {
@@ -266,6 +268,10 @@ impl Resource {
             C::BeginChange { order_type, at } => {
                 if self.state == S::Terminated {
                     return Err(ResourceError::Terminated);
+                }
+                // Creating, Updating and Terminating each belong to an order still running.
+                if matches!(self.state, S::Creating | S::Updating | S::Terminating) {
+                    return Err(ResourceError::ChangeInProgress);
                 }
                 match order_type {
                     OrderType::Update => self.change(S::Updating, at),
@@ -570,11 +576,7 @@ mod tests {
 
     #[tokio::test]
     async fn it_should_start_terminating_a_resource_when_a_terminate_order_is_placed() {
-        for state in [
-            ResourceState::Ok,
-            ResourceState::Erred,
-            ResourceState::Updating,
-        ] {
+        for state in [ResourceState::Ok, ResourceState::Erred] {
             TestFramework::<Resource>::with(())
                 .given(history(state))
                 .when_async(begin(OrderType::Terminate))
@@ -587,17 +589,20 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn it_should_emit_nothing_when_the_resource_is_already_changing_that_way() {
-        TestFramework::<Resource>::with(())
-            .given(history(ResourceState::Updating))
-            .when_async(begin(OrderType::Update))
-            .await
-            .then_expect_events(vec![]);
-        TestFramework::<Resource>::with(())
-            .given(history(ResourceState::Terminating))
-            .when_async(begin(OrderType::Terminate))
-            .await
-            .then_expect_events(vec![]);
+    async fn it_should_not_begin_a_change_while_another_order_is_changing_the_resource() {
+        for state in [
+            ResourceState::Creating,
+            ResourceState::Updating,
+            ResourceState::Terminating,
+        ] {
+            for order_type in [OrderType::Update, OrderType::Terminate] {
+                TestFramework::<Resource>::with(())
+                    .given(history(state))
+                    .when_async(begin(order_type))
+                    .await
+                    .then_expect_error(ResourceError::ChangeInProgress);
+            }
+        }
     }
 
     #[tokio::test]

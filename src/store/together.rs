@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use anyhow::Context;
 use cqrs_es::event_sink::EventSink;
-use cqrs_es::{Aggregate, AggregateError, DomainEvent};
+use cqrs_es::{Aggregate, DomainEvent};
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 
@@ -29,19 +29,6 @@ pub enum PairError<E1: std::error::Error, E2: std::error::Error> {
     Conflict,
     #[error(transparent)]
     Store(#[from] anyhow::Error),
-}
-
-impl<E1: std::error::Error, E2: std::error::Error> PairError<E1, E2> {
-    /// The error as the framework reports a single aggregate's failure, with the second
-    /// aggregate's rule errors mapped by `second`.
-    pub fn into_first(self, second: impl FnOnce(E2) -> E1) -> AggregateError<E1> {
-        match self {
-            PairError::First(e) => AggregateError::UserError(e),
-            PairError::Second(e) => AggregateError::UserError(second(e)),
-            PairError::Conflict => AggregateError::AggregateConflict,
-            PairError::Store(e) => AggregateError::UnexpectedError(e.into()),
-        }
-    }
 }
 
 /// One aggregate loaded from its events, with the sequence of the last one.

@@ -383,6 +383,49 @@ async fn a_resource_with_a_pending_order_takes_no_other_order() {
 }
 
 #[tokio::test]
+async fn concurrent_changes_of_one_resource_place_a_single_order() {
+    let w = world().await;
+    let resource = w.ok_resource(json!({"storage": 50})).await;
+
+    let replies = futures::future::join_all((0..6).map(|i| {
+        w.update_limits(
+            &resource,
+            &w.consumer_owner.token,
+            json!({"storage": 60 + i}),
+        )
+    }))
+    .await;
+
+    let placed_count = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .count();
+    assert_eq!(
+        placed_count,
+        1,
+        "{:?}",
+        replies.iter().map(|r| &r.text).collect::<Vec<_>>()
+    );
+    for reply in replies.iter().filter(|r| r.status != StatusCode::OK) {
+        // Refused by the state check when the first one is already visible, else by the
+        // resource itself when both raced past it.
+        assert!(
+            reply.status == StatusCode::CONFLICT || reply.status == StatusCode::BAD_REQUEST,
+            "{}",
+            reply.text
+        );
+    }
+    let updates = w
+        .app
+        .scalar_i64(&format!(
+            "SELECT count(*) FROM projection.orders WHERE resource_uuid = '{resource}' \
+             AND type = 'Update'"
+        ))
+        .await;
+    assert_eq!(updates, 1);
+}
+
+#[tokio::test]
 async fn a_pending_order_for_the_resource_is_refused_with_waldurs_message() {
     let w = world().await;
     let resource = w.ok_resource(json!({"storage": 50})).await;

@@ -34,8 +34,8 @@ use crate::api::links::{Links, parse_path_uuid};
 use crate::api::offerings::{OfferingView, fetch_records, plan_resource_counts, render_offering};
 use crate::domain::offering::Offering;
 use crate::domain::offering::types::{OfferingType, ProviderReview};
-use crate::domain::order::{Order, OrderCommand, OrderError, OrderSpec, OrderState};
-use crate::domain::resource::{OrderOutcome, Resource, ResourceCommand, ResourceError};
+use crate::domain::order::{Order, OrderCommand, OrderError, OrderEvent, OrderSpec, OrderState};
+use crate::domain::resource::{OrderOutcome, Resource, ResourceCommand};
 use crate::store::metadata::CommandContext;
 
 const ITEM: &str = "/api/marketplace-orders/{uuid}/";
@@ -74,11 +74,6 @@ impl DomainError for OrderError {
             OrderError::InvalidNextState(_) => ApiError::internal(anyhow::anyhow!(self)),
         }
     }
-}
-
-/// A resource command's failure: the order has moved already, so any failure is ours.
-fn resource_failure(err: cqrs_es::AggregateError<ResourceError>) -> ApiError {
-    ApiError::internal(anyhow::anyhow!("{err}").context("settling the order's resource"))
 }
 
 /// An order as its actions need it: the order, its offering and its consumer side.
@@ -235,29 +230,48 @@ async fn run(
     Ok(())
 }
 
-/// Settles the order's resource with `outcome`.
-async fn settle(
-    state: &ApiState,
-    target: &Target,
-    outcome: OrderOutcome,
-    ctx: &CommandContext,
-) -> Result<(), ApiError> {
-    let command = ResourceCommand::SettleOrder {
+/// The resource command that settles the order's resource with `outcome`.
+fn settlement(target: &Target, outcome: OrderOutcome, ctx: &CommandContext) -> ResourceCommand {
+    ResourceCommand::SettleOrder {
         order_type: target.spec.order_type,
         outcome,
         plan_uuid: target.spec.plan_uuid,
         limits: target.spec.limits.clone(),
         at: ctx.now,
-    };
+    }
+}
+
+/// Runs `command` on the order and, in the same transaction, the resource command `then`
+/// derives from the events it produced (none: the resource stays as it is).
+async fn run_with_resource(
+    state: &ApiState,
+    target: &Target,
+    command: OrderCommand,
+    then: impl Fn(&[OrderEvent]) -> Option<ResourceCommand>,
+    ctx: &CommandContext,
+) -> Result<(), ApiError> {
     state
         .ledger
-        .execute::<Resource>(
+        .execute_pair::<Order, Resource>(
+            (&target.id(), command),
             &target.spec.resource_uuid.simple().to_string(),
-            command,
+            |_, events| then(events),
             ctx,
         )
-        .await
-        .map_err(resource_failure)
+        .await?;
+    Ok(())
+}
+
+/// Runs `command` on the order and settles its resource with `outcome`, together.
+async fn run_and_settle(
+    state: &ApiState,
+    target: &Target,
+    command: OrderCommand,
+    outcome: OrderOutcome,
+    ctx: &CommandContext,
+) -> Result<(), ApiError> {
+    let settle = settlement(target, outcome, ctx);
+    run_with_resource(state, target, command, |_| Some(settle.clone()), ctx).await
 }
 
 /// What happens once an order executes: the synchronous processors (Basic, Support)
@@ -267,14 +281,14 @@ async fn process(state: &ApiState, target: &Target, ctx: &CommandContext) -> Res
         target.offering.offering_type.as_str(),
         "Marketplace.Basic" | "Support.OfferingTemplate"
     ) {
-        run(
+        run_and_settle(
             state,
             target,
             OrderCommand::SetStateDone { at: ctx.now },
+            OrderOutcome::Done,
             ctx,
         )
         .await?;
-        settle(state, target, OrderOutcome::Done, ctx).await?;
     }
     Ok(())
 }
@@ -438,8 +452,7 @@ async fn reject_by_consumer(
         comment,
         at: ctx.now,
     };
-    run(&state, &target, command, &ctx).await?;
-    settle(&state, &target, OrderOutcome::Rejected, &ctx).await?;
+    run_and_settle(&state, &target, command, OrderOutcome::Rejected, &ctx).await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -461,8 +474,7 @@ async fn reject_by_provider(
         comment,
         at: ctx.now,
     };
-    run(&state, &target, command, &ctx).await?;
-    settle(&state, &target, OrderOutcome::Rejected, &ctx).await?;
+    run_and_settle(&state, &target, command, OrderOutcome::Rejected, &ctx).await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -488,8 +500,7 @@ async fn cancel(
         termination_comment,
         at: ctx.now,
     };
-    run(&state, &target, command, &ctx).await?;
-    settle(&state, &target, OrderOutcome::Canceled, &ctx).await?;
+    run_and_settle(&state, &target, command, OrderOutcome::Canceled, &ctx).await?;
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
@@ -527,14 +538,14 @@ async fn set_state_done(
     require(&state, &caller, "ORDER.APPROVE", &target.provider_scopes()).await?;
     target.require_state(&[OrderState::Executing])?;
     let ctx = caller.ctx();
-    run(
+    run_and_settle(
         &state,
         &target,
         OrderCommand::SetStateDone { at: ctx.now },
+        OrderOutcome::Done,
         &ctx,
     )
     .await?;
-    settle(&state, &target, OrderOutcome::Done, &ctx).await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -556,24 +567,23 @@ async fn set_state_erred(
         error_traceback,
         at: ctx.now,
     };
-    run(&state, &target, command, &ctx).await?;
-    // Only an executing order fails; look at the state the command actually met.
-    let failed = current_state(&state, &target).await? == Some(OrderState::Erred)
-        && target.order.state == OrderState::Executing;
-    if failed {
-        settle(&state, &target, OrderOutcome::Erred, &ctx).await?;
-    }
+    // Only an executing order fails (the others only record the error), and only a failure
+    // settles the resource: the events the command produced tell which it was.
+    let settle = settlement(&target, OrderOutcome::Erred, &ctx);
+    run_with_resource(
+        &state,
+        &target,
+        command,
+        |events| {
+            events
+                .iter()
+                .any(|e| matches!(e, OrderEvent::OrderFailed { .. }))
+                .then(|| settle.clone())
+        },
+        &ctx,
+    )
+    .await?;
     Ok(StatusCode::OK.into_response())
-}
-
-/// The order's state in the read model now.
-async fn current_state(state: &ApiState, target: &Target) -> Result<Option<OrderState>, ApiError> {
-    let found: Option<String> =
-        sqlx::query_scalar("SELECT state FROM projection.orders WHERE uuid = $1")
-            .bind(target.uuid)
-            .fetch_optional(&state.ledger.pool)
-            .await?;
-    Ok(found.as_deref().and_then(OrderState::parse))
 }
 
 async fn retry(
@@ -586,20 +596,18 @@ async fn retry(
     require(&state, &caller, "ORDER.APPROVE", &target.provider_scopes()).await?;
     target.require_state(&[OrderState::Erred])?;
     let ctx = caller.ctx();
-    run(&state, &target, OrderCommand::Retry { at: ctx.now }, &ctx).await?;
     let command = ResourceCommand::RetryOrder {
         order_type: target.spec.order_type,
         at: ctx.now,
     };
-    state
-        .ledger
-        .execute::<Resource>(
-            &target.spec.resource_uuid.simple().to_string(),
-            command,
-            &ctx,
-        )
-        .await
-        .map_err(resource_failure)?;
+    run_with_resource(
+        &state,
+        &target,
+        OrderCommand::Retry { at: ctx.now },
+        |_| Some(command.clone()),
+        &ctx,
+    )
+    .await?;
     process(&state, &target, &ctx).await?;
     Ok(detail("Order has been retried."))
 }

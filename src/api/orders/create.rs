@@ -22,17 +22,16 @@ use crate::api::auth::Caller;
 use crate::api::body::{Body, python_type_name};
 use crate::api::error::ApiError;
 use crate::api::form::Form;
-use crate::api::links::{Links, hex};
+use crate::api::links::Links;
 use crate::api::offerings::{OfferingRecord, fetch_records};
 use crate::api::{ApiState, created};
 use crate::domain::offering::Offering;
 use crate::domain::offering::model::OfferingState;
 use crate::domain::order::{OrderSpec, OrderType};
-use crate::domain::resource::{Resource, ResourceCommand, ResourceSpec};
+use crate::domain::resource::{ResourceCommand, ResourceSpec};
 
 use super::placement::{
-    INVALID_OBJECT, PlanRef, check_limits, check_plan, command_failed, parse_plan_url, place,
-    prices,
+    INVALID_OBJECT, PlanRef, check_limits, check_plan, parse_plan_url, place, prices,
 };
 use super::{JOINS, OrderRow, SELECT, render};
 
@@ -293,20 +292,12 @@ pub async fn create(
         end_date_requested_by: end_date.and_then(|(_, requested)| requested.then_some(caller.uuid)),
         slug: slug.clone(),
     };
-    state
-        .ledger
-        .execute::<Resource>(
-            &hex(resource_uuid),
-            ResourceCommand::Create {
-                spec: Box::new(resource_spec),
-                backend_id: String::new(),
-                running: false,
-                at: ctx.now,
-            },
-            &ctx,
-        )
-        .await
-        .map_err(command_failed)?;
+    let create_resource = ResourceCommand::Create {
+        spec: Box::new(resource_spec),
+        backend_id: String::new(),
+        running: false,
+        at: ctx.now,
+    };
     let order_uuid = Uuid::new_v4();
     let spec = OrderSpec {
         uuid: order_uuid,
@@ -330,7 +321,16 @@ pub async fn create(
         start_date: input.start_date,
         slug,
     };
-    place(&state, &caller, record, spec, project.start_date, &ctx).await?;
+    place(
+        &state,
+        &caller,
+        record,
+        spec,
+        create_resource,
+        project.start_date,
+        &ctx,
+    )
+    .await?;
 
     let mut qb = QueryBuilder::new(format!(
         "SELECT {SELECT} FROM projection.orders o {JOINS} WHERE o.uuid = "

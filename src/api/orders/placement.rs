@@ -301,14 +301,16 @@ async fn skips_provider_review(
     })
 }
 
-/// Places the order in the state auto-approval leads to and, for Basic and Support
-/// offerings that need no review, completes it and settles its resource at once. The
-/// resource must exist already. Returns the state the order was placed in.
+/// Places the order in the state auto-approval leads to, together with `resource` (the
+/// resource's creation, or the start of its change) in one transaction, and, for Basic
+/// and Support offerings that need no review, completes it and settles its resource at
+/// once. Returns the state the order was placed in.
 pub(crate) async fn place(
     state: &ApiState,
     caller: &Caller,
     record: &OfferingRecord,
     spec: OrderSpec,
+    resource: ResourceCommand,
     project_start_date: Option<NaiveDate>,
     ctx: &CommandContext,
 ) -> Result<OrderState, ApiError> {
@@ -332,20 +334,18 @@ pub(crate) async fn place(
         limits: spec.limits.clone(),
         at: ctx.now,
     };
+    let place = |_: &Resource, _: &[_]| {
+        Some(OrderCommand::Place {
+            spec: Box::new(spec.clone()),
+            consumer_reviewer: skip_consumer.then_some(caller.uuid),
+            next,
+            at: ctx.now,
+        })
+    };
     state
         .ledger
-        .execute::<Order>(
-            &order_id,
-            OrderCommand::Place {
-                spec: Box::new(spec),
-                consumer_reviewer: skip_consumer.then_some(caller.uuid),
-                next,
-                at: ctx.now,
-            },
-            ctx,
-        )
-        .await
-        .map_err(command_failed)?;
+        .execute_pair::<Resource, Order>((&resource_id, resource), &order_id, place, ctx)
+        .await?;
 
     // Basic and Support orders are processed synchronously.
     if next == OrderState::Executing
@@ -356,14 +356,13 @@ pub(crate) async fn place(
     {
         state
             .ledger
-            .execute::<Order>(&order_id, OrderCommand::SetStateDone { at: ctx.now }, ctx)
-            .await
-            .map_err(command_failed)?;
-        state
-            .ledger
-            .execute::<Resource>(&resource_id, settle, ctx)
-            .await
-            .map_err(command_failed)?;
+            .execute_pair::<Order, Resource>(
+                (&order_id, OrderCommand::SetStateDone { at: ctx.now }),
+                &resource_id,
+                |_, _| Some(settle.clone()),
+                ctx,
+            )
+            .await?;
     }
     Ok(next)
 }

@@ -237,7 +237,7 @@ impl Target {
         }
     }
 
-    /// Moves the resource to Updating or Terminating and places the order.
+    /// Places the order and moves the resource to Updating or Terminating, together.
     async fn begin(
         &self,
         state: &ApiState,
@@ -246,23 +246,16 @@ impl Target {
     ) -> Result<Response, ApiError> {
         let ctx = caller.ctx();
         let order_uuid = spec.uuid;
-        state
-            .ledger
-            .execute::<Resource>(
-                &hex(self.spec.uuid),
-                ResourceCommand::BeginChange {
-                    order_type: spec.order_type,
-                    at: ctx.now,
-                },
-                &ctx,
-            )
-            .await
-            .map_err(command_failed)?;
+        let begin = ResourceCommand::BeginChange {
+            order_type: spec.order_type,
+            at: ctx.now,
+        };
         place(
             state,
             caller,
             &self.record,
             spec,
+            begin,
             self.project_start_date,
             &ctx,
         )

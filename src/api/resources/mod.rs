@@ -16,10 +16,10 @@ use uuid::Uuid;
 
 use crate::api::ApiState;
 use crate::api::auth::Caller;
-use crate::api::error::ApiError;
+use crate::api::error::{ApiError, DomainError};
 use crate::api::links::{Links, parse_path_uuid};
 use crate::api::list::{OrderKey, Paging, QueryParams, order_by, page_response, select_fields};
-use crate::domain::resource::ResourceState;
+use crate::domain::resource::{ResourceError, ResourceState};
 
 mod actions;
 mod render;
@@ -38,6 +38,22 @@ impl Side {
         match self {
             Side::Consumer => "/api/marketplace-resources/",
             Side::Provider => "/api/marketplace-provider-resources/",
+        }
+    }
+}
+
+impl DomainError for ResourceError {
+    fn into_api(self) -> ApiError {
+        match self {
+            ResourceError::NotFound => ApiError::NotFound("Resource"),
+            ResourceError::ChangeInProgress => {
+                ApiError::invalid("Pending order for resource already exists.")
+            }
+            ResourceError::Terminated => ApiError::invalid_state(&[
+                ResourceState::Ok.as_str(),
+                ResourceState::Erred.as_str(),
+            ]),
+            ResourceError::AlreadyExists => ApiError::Conflict(self.to_string()),
         }
     }
 }
