@@ -35,3 +35,7 @@ mod order_create;
 mod order_actions;
 // The event store and read models: metadata, convergence, rebuilds, the log reader.
 mod ledger;
+// Orders placed over HTTP by a project team: shared by the tests below.
+mod order_fixture;
+// Order attachments: PDF upload, download and removal.
+mod order_attachments;

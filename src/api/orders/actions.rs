@@ -82,11 +82,11 @@ fn resource_failure(err: cqrs_es::AggregateError<ResourceError>) -> ApiError {
 }
 
 /// An order as its actions need it: the order, its offering and its consumer side.
-struct Target {
-    uuid: Uuid,
-    order: Order,
-    spec: OrderSpec,
-    offering: Offering,
+pub(super) struct Target {
+    pub(super) uuid: Uuid,
+    pub(super) order: Order,
+    pub(super) spec: OrderSpec,
+    pub(super) offering: Offering,
     customer_blocked: bool,
     customer_archived: bool,
     project_name: String,
@@ -106,7 +106,11 @@ struct TargetRow {
 }
 
 /// The order if the caller sees it, else 404.
-async fn load(state: &ApiState, caller: &Caller, raw_uuid: &str) -> Result<Target, ApiError> {
+pub(super) async fn load(
+    state: &ApiState,
+    caller: &Caller,
+    raw_uuid: &str,
+) -> Result<Target, ApiError> {
     let uuid = parse_path_uuid(raw_uuid, "Order")?;
     let mut qb = QueryBuilder::new(
         "SELECT o.document AS order_doc, f.document AS offering_doc, \
@@ -153,7 +157,7 @@ impl Target {
         self.uuid.simple().to_string()
     }
 
-    fn consumer_scopes(&self) -> [Scope; 2] {
+    pub(super) fn consumer_scopes(&self) -> [Scope; 2] {
         [
             Scope::Project(self.spec.project_uuid),
             Scope::Customer(self.spec.customer_uuid),
@@ -177,7 +181,7 @@ impl Target {
     }
 
     /// 400 when the consumer's customer is blocked or archived.
-    fn require_customer_ok(&self) -> Result<(), ApiError> {
+    pub(super) fn require_customer_ok(&self) -> Result<(), ApiError> {
         if self.customer_blocked {
             Err(ApiError::invalid("Blocked organization is not available."))
         } else if self.customer_archived {
@@ -188,7 +192,7 @@ impl Target {
     }
 
     /// 400 when the project's end date has been reached.
-    fn require_project_not_expired(&self, today: NaiveDate) -> Result<(), ApiError> {
+    pub(super) fn require_project_not_expired(&self, today: NaiveDate) -> Result<(), ApiError> {
         match self.project_end_date {
             Some(end) if end <= today => Err(ApiError::invalid(format!(
                 "Project '{}' is expired.",
@@ -199,7 +203,7 @@ impl Target {
     }
 
     /// 409 unless the order is in one of `valid`.
-    fn require_state(&self, valid: &[OrderState]) -> Result<(), ApiError> {
+    pub(super) fn require_state(&self, valid: &[OrderState]) -> Result<(), ApiError> {
         if valid.contains(&self.order.state) {
             Ok(())
         } else {
@@ -209,7 +213,7 @@ impl Target {
     }
 }
 
-async fn require(
+pub(super) async fn require(
     state: &ApiState,
     caller: &Caller,
     permission: &str,
@@ -222,7 +226,7 @@ async fn require(
     }
 }
 
-async fn run(
+pub(super) async fn run(
     state: &ApiState,
     target: &Target,
     command: OrderCommand,

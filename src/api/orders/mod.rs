@@ -24,6 +24,7 @@ use crate::domain::order::{Order, OrderState, OrderType};
 use crate::domain::resource::Resource;
 
 mod actions;
+mod attachment;
 mod create;
 
 const COLLECTION: &str = "/api/marketplace-orders/";
@@ -34,6 +35,7 @@ pub fn router() -> Router<Arc<ApiState>> {
         .route("/api/marketplace-orders/{uuid}/", get(retrieve))
         .merge(create::router())
         .merge(actions::router())
+        .merge(attachment::router())
 }
 
 /// An order with everything its answer shows.
@@ -350,7 +352,10 @@ fn render(row: &OrderRow, links: &Links, caller: &Caller) -> Result<Value, ApiEr
         "callback_url": spec.callback_url,
         "completed_at": time(order.completed_at),
         "request_comment": spec.request_comment,
-        "attachment": null,
+        "attachment": order
+            .attachment
+            .as_ref()
+            .map(|_| attachment::attachment_url(links, spec.uuid)),
         "start_date": spec.start_date,
         "created_by_username": row.created_by_username.clone().unwrap_or_default(),
         "created_by_full_name": row.created_by_full_name.clone().unwrap_or_default(),
