@@ -20,7 +20,9 @@ CREATE TABLE projection.orders
     created                timestamptz   NOT NULL,
     modified               timestamptz   NOT NULL,
     last_seq               bigint        NOT NULL,
-    document               jsonb         NOT NULL
+    document               jsonb         NOT NULL,
+    -- attributes.name, searched by the `query` filter
+    name                   text          NOT NULL DEFAULT ''
 );
 CREATE INDEX orders_created_idx ON projection.orders (created, uuid);
 CREATE INDEX orders_state_idx ON projection.orders (state, created);
@@ -29,3 +31,5 @@ CREATE INDEX orders_project_idx ON projection.orders (project_uuid, created);
 CREATE INDEX orders_customer_idx ON projection.orders (customer_uuid, created);
 CREATE INDEX orders_provider_idx ON projection.orders (provider_customer_uuid, state, created);
 CREATE INDEX orders_resource_idx ON projection.orders (resource_uuid);
+CREATE INDEX orders_modified_idx ON projection.orders (modified, uuid);
+CREATE INDEX orders_slug_idx ON projection.orders (slug);

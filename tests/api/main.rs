@@ -39,3 +39,5 @@ mod ledger;
 mod order_fixture;
 // Order attachments: PDF upload, download and removal.
 mod order_attachments;
+// The order list: visibility, Waldur's filters, approvability.
+mod order_filters;

@@ -23,7 +23,11 @@ pub struct World {
 }
 
 pub async fn world() -> World {
-    let app = spawn_app().await;
+    world_on(spawn_app().await).await
+}
+
+/// The same world on an app started otherwise (another permission table…).
+pub async fn world_on(app: TestApp) -> World {
     let consumer = app.create_customer("Consumer Org").await;
     let project = app.create_project(&consumer.url(), "Alpha").await;
     let provider = app.create_provider("Provider Org").await;

@@ -26,6 +26,7 @@ use crate::domain::resource::Resource;
 mod actions;
 mod attachment;
 mod create;
+mod filters;
 
 const COLLECTION: &str = "/api/marketplace-orders/";
 
@@ -212,10 +213,12 @@ async fn list(
     let order = order_by(&params, ORDER_KEYS, "o.created", "o.uuid")?;
     let states = parse_list(&params, "state", OrderState::parse)?;
     let types = parse_list(&params, "type", OrderType::parse)?;
+    let more = filters::OrderFilters::parse(&params, &caller, &state)?;
     let filters = |qb: &mut QueryBuilder<'_, Postgres>| {
         qb.push(" WHERE true");
         push_visibility(qb, &caller);
         push_filters(qb, &params, &states, &types);
+        more.push(qb);
     };
     let mut count = QueryBuilder::new("SELECT count(*) FROM projection.orders o");
     filters(&mut count);
