@@ -41,3 +41,5 @@ mod order_fixture;
 mod order_attachments;
 // The order list: visibility, Waldur's filters, approvability.
 mod order_filters;
+// Updating a pending-consumer order with PUT/PATCH.
+mod order_update;

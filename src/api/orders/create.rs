@@ -283,7 +283,10 @@ async fn check_plan<'a>(
 }
 
 /// Limits are given only for limit-billed components, within their bounds.
-fn check_limits(record: &OfferingRecord, limits: &BTreeMap<String, i64>) -> Result<(), ApiError> {
+pub(super) fn check_limits(
+    record: &OfferingRecord,
+    limits: &BTreeMap<String, i64>,
+) -> Result<(), ApiError> {
     let offering = &record.offering;
     let invalid: Vec<&str> = limits
         .keys()
@@ -334,7 +337,7 @@ fn check_limits(record: &OfferingRecord, limits: &BTreeMap<String, i64>) -> Resu
 
 /// Cost, fixed price and activation price of a Create order (`Plan.get_estimate` plus the
 /// plan's init price).
-fn prices(
+pub(super) fn prices(
     record: &OfferingRecord,
     plan: Option<&Plan>,
     limits: &BTreeMap<String, i64>,

@@ -27,6 +27,7 @@ mod actions;
 mod attachment;
 mod create;
 mod filters;
+mod update;
 
 const COLLECTION: &str = "/api/marketplace-orders/";
 
@@ -37,6 +38,7 @@ pub fn router() -> Router<Arc<ApiState>> {
         .merge(create::router())
         .merge(actions::router())
         .merge(attachment::router())
+        .merge(update::router())
 }
 
 /// An order with everything its answer shows.
