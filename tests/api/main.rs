@@ -43,3 +43,5 @@ mod order_attachments;
 mod order_filters;
 // Updating a pending-consumer order with PUT/PATCH.
 mod order_update;
+// Consumer approval and project or order start dates.
+mod order_review_dates;

@@ -11,7 +11,6 @@ pub const ORDERS: &str = "/api/marketplace-orders/";
 
 pub struct World {
     pub app: TestApp,
-    pub consumer: Reply,
     pub project: Reply,
     pub provider: Reply,
     pub offering: Reply,
@@ -86,7 +85,6 @@ pub async fn world_on(app: TestApp) -> World {
     let stranger = app.create_user("stranger").await;
     World {
         app,
-        consumer,
         project,
         provider,
         offering,
