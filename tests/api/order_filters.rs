@@ -174,7 +174,7 @@ async fn project_managers_and_admins_holding_order_approve_can_approve_as_consum
 }
 
 #[tokio::test]
-async fn orders_filter_by_offering_slug_resource_resource_name_and_slug() {
+async fn orders_filter_by_offering_slug_resource_resource_name_slug_and_auto_approval() {
     let w = world().await;
     let first = w
         .place(&w.manager, json!({"attributes": {"name": "alpha-db"}}))

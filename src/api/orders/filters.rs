@@ -37,6 +37,8 @@ pub struct OrderFilters {
     /// list is also limited to what the caller may approve.
     approvable: Vec<(OrderState, Option<Approver>)>,
     query: Option<String>,
+    /// `was_auto_approved=true`: approved by a project's auto-approval rule.
+    auto_approved_only: bool,
 }
 
 /// Whose orders a non-staff caller may approve: the caller and the roles granting
@@ -140,6 +142,7 @@ impl OrderFilters {
                 .get("query")
                 .map(|q| q.trim().to_string())
                 .filter(|q| !q.is_empty()),
+            auto_approved_only: params.get("was_auto_approved").and_then(filter_bool) == Some(true),
         })
     }
 
@@ -204,6 +207,11 @@ impl OrderFilters {
         }
         if let Some(query) = &self.query {
             push_query(qb, query);
+        }
+        // Auto-approval rules with cost limits (Waldur's ProjectOrderAutoApproval) do not
+        // exist here, so no order was approved by one.
+        if self.auto_approved_only {
+            qb.push(" AND false");
         }
     }
 }
