@@ -59,3 +59,4 @@ CREATE INDEX resources_project_idx ON projection.resources (project_uuid);
 CREATE INDEX resources_offering_idx ON projection.resources (offering_uuid);
 CREATE INDEX resources_plan_idx ON projection.resources (plan_uuid);
 CREATE INDEX resources_backend_id_idx ON projection.resources (backend_id);
+CREATE INDEX resources_name_idx ON projection.resources (name);

@@ -197,7 +197,17 @@ async fn orders_filter_by_offering_slug_resource_resource_name_slug_and_auto_app
     let by_unknown_slug = w.list("offering_slug=nothing-here", token).await;
     let resource_url = format!("{}/api/marketplace-resources/{resource}/", w.app.address);
     let by_resource = w.list(&format!("resource={resource_url}"), token).await;
-    let by_resource_name = w.list("resource_name=ALPHA", token).await;
+    let by_resource_name = w.list("resource_name=alpha-db", token).await;
+    let by_partial_name = w.list("resource_name=alpha", token).await;
+    let by_slugs = w
+        .list(&format!("offering_slug=nothing,{slug}"), token)
+        .await;
+    let provider_url = format!(
+        "{}/api/marketplace-provider-offerings/{}/",
+        w.app.address,
+        w.offering.uuid()
+    );
+    let by_provider_url = w.list(&format!("offering={provider_url}"), token).await;
     let by_slug = w.list(&format!("slug={order_slug}"), token).await;
     let by_parent = w
         .list(
@@ -210,6 +220,13 @@ async fn orders_filter_by_offering_slug_resource_resource_name_slug_and_auto_app
     assert_eq!(by_unknown_slug.count(), 0);
     assert_eq!(uuids(&by_resource), vec![first.uuid()]);
     assert_eq!(uuids(&by_resource_name), vec![first.uuid()]);
+    assert_eq!(
+        by_partial_name.count(),
+        0,
+        "resource_name is an exact match"
+    );
+    assert_eq!(by_slugs.count(), 2);
+    assert_eq!(by_provider_url.count(), 2);
     assert_eq!(uuids(&by_slug), vec![second.uuid()]);
     assert_eq!(
         by_parent.count(),
@@ -269,7 +286,7 @@ async fn orders_filter_by_created_and_modified_ranges_in_django_date_forms() {
 }
 
 #[tokio::test]
-async fn query_matches_an_order_uuid_or_the_project_or_resource_name() {
+async fn query_matches_an_order_uuid_or_the_project_name_resource_name_or_slug() {
     let w = world().await;
     let first = w
         .place(&w.manager, json!({"attributes": {"name": "Gamma-Store"}}))
@@ -285,10 +302,16 @@ async fn query_matches_an_order_uuid_or_the_project_or_resource_name() {
     let by_name = w.list("query=gamma", token).await;
     let by_project = w.list("query=alph", token).await;
     let by_nothing = w.list("query=zeta", token).await;
+    let order_slug = w.order(&second.uuid(), token).await.body["slug"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let by_slug = w.list(&format!("query={order_slug}"), token).await;
 
     assert_eq!(uuids(&by_uuid), vec![second.uuid()]);
     assert_eq!(uuids(&by_dashed), vec![first.uuid()]);
     assert_eq!(uuids(&by_name), vec![first.uuid()]);
     assert_eq!(by_project.count(), 2);
     assert_eq!(by_nothing.count(), 0);
+    assert!(uuids(&by_slug).contains(&second.uuid()), "{}", by_slug.text);
 }

@@ -119,9 +119,13 @@ impl OrderFilters {
             }
         }
         Ok(Self {
+            // Repeated, or comma-separated as django-filter's `CharInFilter` reads them.
             offering_slugs: params
                 .all("offering_slug")
                 .into_iter()
+                .flat_map(|v| v.split(','))
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
                 .map(str::to_string)
                 .collect(),
             parent_offering: params.get("parent_offering_uuid").is_some(),
@@ -163,10 +167,8 @@ impl OrderFilters {
             qb.push_bind(resource);
         }
         if let Some(name) = &self.resource_name {
-            qb.push(
-                " AND o.resource_uuid IN (SELECT uuid FROM projection.resources WHERE name ILIKE ",
-            );
-            qb.push_bind(contains_pattern(name));
+            qb.push(" AND o.resource_uuid IN (SELECT uuid FROM projection.resources WHERE name = ");
+            qb.push_bind(name.clone());
             qb.push(")");
         }
         if let Some(user) = self.service_manager {
@@ -241,12 +243,14 @@ fn push_approver(qb: &mut QueryBuilder<'_, Postgres>, side: OrderState, approver
     qb.push(")");
 }
 
-/// `query`: the order with that uuid if it exists, else orders whose project name or
+/// `query`: the order with that uuid if it exists, else orders whose project name, slug or
 /// `attributes.name` contains the text.
 fn push_query(qb: &mut QueryBuilder<'_, Postgres>, query: &str) {
     let pattern = contains_pattern(query);
     let by_text = |qb: &mut QueryBuilder<'_, Postgres>| {
         qb.push("(o.name ILIKE ");
+        qb.push_bind(pattern.clone());
+        qb.push(" OR o.slug ILIKE ");
         qb.push_bind(pattern.clone());
         qb.push(" OR o.project_uuid IN (SELECT uuid FROM projection.projects WHERE name ILIKE ");
         qb.push_bind(pattern.clone());

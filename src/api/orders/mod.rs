@@ -179,7 +179,9 @@ fn push_filters(
         crate::api::list::push_uuid(qb, params, param, column);
     }
     if let Some(url) = params.get("offering") {
+        // Waldur links the provider offering here; orders show the public one: take either.
         let uuid = crate::api::form::parse_hyperlink(url, "marketplace-public-offerings")
+            .or_else(|_| crate::api::form::parse_hyperlink(url, "marketplace-provider-offerings"))
             .unwrap_or(Uuid::nil());
         qb.push(" AND o.offering_uuid = ");
         qb.push_bind(uuid);
