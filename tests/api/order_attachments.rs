@@ -282,3 +282,48 @@ async fn strangers_cannot_attach_files_to_orders_they_do_not_see() {
 
     assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.text);
 }
+
+#[tokio::test]
+async fn an_offering_that_requires_a_purchase_order_is_approved_only_with_one_attached() {
+    let w = world().await;
+    let reply = w
+        .app
+        .post(
+            &format!(
+                "/api/marketplace-provider-offerings/{}/update_integration/",
+                w.offering.uuid()
+            ),
+            &w.app.admin_token,
+            json!({"plugin_options": {"require_purchase_order_upload": true}}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let order = w.pending_consumer().await;
+
+    let without = w
+        .action(&order, "approve_by_consumer", &w.consumer_owner.token)
+        .await;
+    let upload = w
+        .app
+        .upload_attachment(
+            &order,
+            &w.manager.token,
+            &[("attachment", Some("po.pdf"), PDF)],
+        )
+        .await;
+    assert_eq!(upload.status, StatusCode::OK, "{}", upload.text);
+    let with = w
+        .action(&order, "approve_by_consumer", &w.consumer_owner.token)
+        .await;
+
+    assert_eq!(without.status, StatusCode::BAD_REQUEST, "{}", without.text);
+    assert_eq!(
+        without.body,
+        json!(["Purchase order is required for approval."])
+    );
+    assert_eq!(with.status, StatusCode::OK, "{}", with.text);
+    assert_eq!(
+        w.order(&order, &w.manager.token).await.body["state"],
+        "pending-provider"
+    );
+}

@@ -351,6 +351,23 @@ async fn approve_by_consumer(
     target.require_customer_ok()?;
     target.require_project_not_expired(ctx.now.date_naive())?;
     target.require_state(&[OrderState::PendingConsumer])?;
+    // Offerings that ask for a purchase order are approved only with one attached
+    // (termination orders excepted, as in newest Waldur's tests).
+    let purchase_order_required = target
+        .offering
+        .settings
+        .plugin_options
+        .get("require_purchase_order_upload")
+        .and_then(Value::as_bool)
+        == Some(true);
+    if purchase_order_required
+        && target.order.attachment.is_none()
+        && target.spec.order_type != crate::domain::order::OrderType::Terminate
+    {
+        return Err(ApiError::invalid(
+            "Purchase order is required for approval.",
+        ));
+    }
     let today = ctx.now.date_naive();
     let (next, message) = if target.project_start_date.is_some_and(|d| d > today) {
         (
