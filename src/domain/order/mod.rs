@@ -734,7 +734,19 @@ impl Order {
             }
             C::Update { terms, at } => {
                 self.require_in(&[PendingConsumer])?;
-                vec![E::OrderUpdated { terms, at }]
+                let current = self.spec.as_ref().map(|spec| OrderTerms {
+                    limits: spec.limits.clone(),
+                    attributes: spec.attributes.clone(),
+                    start_date: spec.start_date,
+                    cost: spec.cost,
+                    fixed_price: spec.fixed_price,
+                    activation_price: spec.activation_price,
+                });
+                if current.as_ref() == Some(&terms) {
+                    vec![]
+                } else {
+                    vec![E::OrderUpdated { terms, at }]
+                }
             }
             C::RemoveAttachment { at } => {
                 self.require_in(&[PendingProject, PendingConsumer, PendingProvider])?;

@@ -1606,3 +1606,24 @@ async fn it_should_not_update_a_deleted_order() {
     );
     assert_eq!(outcome(given, update()).await, Err(OrderError::NotFound));
 }
+
+#[tokio::test]
+async fn it_should_record_nothing_when_an_update_changes_nothing() {
+    let spec = spec();
+    let same = OrderCommand::Update {
+        terms: OrderTerms {
+            limits: spec.limits,
+            attributes: spec.attributes,
+            start_date: spec.start_date,
+            cost: spec.cost,
+            fixed_price: spec.fixed_price,
+            activation_price: spec.activation_price,
+        },
+        at: now(),
+    };
+    TestFramework::<Order>::with(())
+        .given(history(OrderState::PendingConsumer))
+        .when_async(same)
+        .await
+        .then_expect_events(vec![]);
+}
