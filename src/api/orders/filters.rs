@@ -59,7 +59,8 @@ pub fn filter_bool(value: &str) -> Option<bool> {
 }
 
 /// A `DateTimeFilter` value: an ISO 8601 date-time (`T` or a space, optional seconds,
-/// fraction and offset; naive times are UTC) or a bare date (midnight).
+/// fraction and offset; naive times are UTC), Django's month-first forms, or a bare date
+/// (midnight).
 pub fn parse_datetime(raw: &str) -> Option<DateTime<Utc>> {
     let text = raw.trim();
     let mut normalized = text.replacen(' ', "T", 1);
@@ -82,8 +83,21 @@ pub fn parse_datetime(raw: &str) -> Option<DateTime<Utc>> {
             return Some(at.and_utc());
         }
     }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .ok()
+    // Django's other DATETIME_INPUT_FORMATS (US month-first forms). Two-digit years first:
+    // chrono's %Y would read "24" as the year 24.
+    for format in [
+        "%m/%d/%y %H:%M:%S%.f",
+        "%m/%d/%y %H:%M",
+        "%m/%d/%Y %H:%M:%S%.f",
+        "%m/%d/%Y %H:%M",
+    ] {
+        if let Ok(at) = NaiveDateTime::parse_from_str(text, format) {
+            return Some(at.and_utc());
+        }
+    }
+    ["%Y-%m-%d", "%m/%d/%y", "%m/%d/%Y"]
+        .into_iter()
+        .find_map(|format| NaiveDate::parse_from_str(text, format).ok())
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|at| at.and_utc())
 }
@@ -290,10 +304,12 @@ mod tests {
         ] {
             assert_eq!(parse_datetime(text), Some(noon), "{text}");
         }
-        assert_eq!(
-            parse_datetime("2024-05-01"),
-            Some("2024-05-01T00:00:00Z".parse().unwrap())
-        );
+        assert_eq!(parse_datetime("05/01/2024 12:30"), Some(noon));
+        assert_eq!(parse_datetime("05/01/24 12:30:00"), Some(noon));
+        let midnight = "2024-05-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        for text in ["2024-05-01", "05/01/2024", "05/01/24"] {
+            assert_eq!(parse_datetime(text), Some(midnight), "{text}");
+        }
         for bad in ["yesterday", "2024-13-01", "2024-05-01T25:00"] {
             assert_eq!(parse_datetime(bad), None, "{bad}");
         }
