@@ -224,3 +224,39 @@ async fn an_order_of_an_expired_project_cannot_be_updated() {
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
     assert_eq!(reply.body, json!(["Project 'Alpha' is expired."]));
 }
+
+/// The order and resource read models as sorted JSON.
+async fn dump_orders_and_resources(w: &World) -> Value {
+    let mut dump = serde_json::Map::new();
+    for table in ["orders", "resources"] {
+        let rows: Value = sqlx::query_scalar(&format!(
+            "SELECT coalesce(json_agg(x ORDER BY x::text), '[]'::json) FROM projection.{table} x"
+        ))
+        .fetch_one(&w.app.ledger.pool)
+        .await
+        .unwrap();
+        dump.insert(table.to_string(), rows);
+    }
+    Value::Object(dump)
+}
+
+#[tokio::test]
+async fn updated_orders_and_their_resources_rebuild_to_the_same_read_models() {
+    let w = world().await;
+    let order = w.pending_consumer().await;
+    let reply = w
+        .update_order(
+            Method::PATCH,
+            &order,
+            &w.consumer_owner.token,
+            json!({"limits": {"storage": 30}, "attributes": {"name": "renamed"}}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let before = dump_orders_and_resources(&w).await;
+    assert_eq!(before["orders"][0]["name"], "renamed");
+
+    w.app.ledger.projector.rebuild().await.unwrap();
+
+    assert_eq!(dump_orders_and_resources(&w).await, before);
+}
