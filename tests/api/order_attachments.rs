@@ -183,11 +183,32 @@ async fn an_upload_without_a_file_says_no_file_was_submitted() {
 }
 
 #[tokio::test]
-async fn an_attachment_larger_than_the_body_limit_is_refused_with_413() {
+async fn a_pdf_of_a_few_megabytes_is_accepted_above_the_usual_body_limit() {
+    let w = world().await;
+    let order = w.pending_consumer().await;
+    let mut scan = PDF.to_vec();
+    scan.resize(3 * 1024 * 1024, b' ');
+
+    let reply = w
+        .app
+        .upload_attachment(
+            &order,
+            &w.manager.token,
+            &[("attachment", Some("scan.pdf"), &scan)],
+        )
+        .await;
+
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let size = w.app.scalar_i64("SELECT size FROM blobs").await;
+    assert_eq!(size, 3 * 1024 * 1024);
+}
+
+#[tokio::test]
+async fn an_attachment_larger_than_ten_megabytes_is_refused_with_413() {
     let w = world().await;
     let order = w.pending_consumer().await;
     let mut big = PDF.to_vec();
-    big.resize(3 * 1024 * 1024, b' ');
+    big.resize(11 * 1024 * 1024, b' ');
 
     let reply = w
         .app

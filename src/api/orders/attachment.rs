@@ -13,7 +13,7 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -30,6 +30,10 @@ use super::actions::{load, run};
 
 const PDF: &str = "application/pdf";
 
+/// The largest attachment upload: above the API's general body limit, since scanned
+/// purchase orders run to a few megabytes.
+pub const MAX_ATTACHMENT_BYTES: usize = 10 * 1024 * 1024;
+
 /// The states in which an order's attachment may change.
 const EDITABLE: [OrderState; 3] = [
     OrderState::PendingProject,
@@ -40,7 +44,10 @@ const EDITABLE: [OrderState; 3] = [
 pub fn router() -> Router<Arc<ApiState>> {
     let action = |name: &str| format!("/api/marketplace-orders/{{uuid}}/{name}/");
     Router::new()
-        .route(&action("update_attachment"), post(update_attachment))
+        .route(
+            &action("update_attachment"),
+            post(update_attachment).layer(DefaultBodyLimit::max(MAX_ATTACHMENT_BYTES)),
+        )
         .route(&action("delete_attachment"), post(delete_attachment))
         .route(&action("attachment"), get(download))
 }
