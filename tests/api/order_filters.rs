@@ -208,6 +208,12 @@ async fn orders_filter_by_offering_slug_resource_resource_name_slug_and_auto_app
         w.offering.uuid()
     );
     let by_provider_url = w.list(&format!("offering={provider_url}"), token).await;
+    let by_offering_uuids = w
+        .list(
+            &format!("offering_uuid={},{}", uuid::Uuid::nil(), w.offering.uuid()),
+            token,
+        )
+        .await;
     let by_slug = w.list(&format!("slug={order_slug}"), token).await;
     let by_parent = w
         .list(
@@ -227,6 +233,7 @@ async fn orders_filter_by_offering_slug_resource_resource_name_slug_and_auto_app
     );
     assert_eq!(by_slugs.count(), 2);
     assert_eq!(by_provider_url.count(), 2);
+    assert_eq!(by_offering_uuids.count(), 2);
     assert_eq!(uuids(&by_slug), vec![second.uuid()]);
     assert_eq!(
         by_parent.count(),

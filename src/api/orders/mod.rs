@@ -169,8 +169,17 @@ fn push_filters(
         );
         qb.push(")");
     }
+    // `offering_uuid` is an "in" filter in newest Waldur: comma-separated uuids.
+    if let Some(raw) = params.get("offering_uuid") {
+        let uuids: Vec<Uuid> = raw
+            .split(',')
+            .map(|v| Uuid::parse_str(v.trim()).unwrap_or(Uuid::nil()))
+            .collect();
+        qb.push(" AND o.offering_uuid = ANY(");
+        qb.push_bind(uuids);
+        qb.push(")");
+    }
     for (param, column) in [
-        ("offering_uuid", "o.offering_uuid"),
         ("project_uuid", "o.project_uuid"),
         ("customer_uuid", "o.customer_uuid"),
         ("provider_uuid", "o.provider_customer_uuid"),
