@@ -322,3 +322,57 @@ async fn query_matches_an_order_uuid_or_the_project_name_resource_name_or_slug()
     assert_eq!(by_nothing.count(), 0);
     assert!(uuids(&by_slug).contains(&second.uuid()), "{}", by_slug.text);
 }
+
+#[tokio::test]
+async fn an_executing_order_is_not_one_the_provider_can_approve() {
+    let w = world().await;
+    let category = w.app.create_category("HPC").await;
+    let slurm = w
+        .app
+        .create_offering(
+            &w.provider.url(),
+            &category.url(),
+            "Marketplace.Slurm",
+            json!({"name": "Cluster", "plans": [{"name": "Default", "unit": "month"}]}),
+        )
+        .await;
+    let activated = w
+        .app
+        .post(
+            &format!(
+                "/api/marketplace-provider-offerings/{}/activate/",
+                slurm.uuid()
+            ),
+            &w.app.admin_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(activated.status, StatusCode::OK, "{}", activated.text);
+    let public = format!(
+        "{}/api/marketplace-public-offerings/{}/",
+        w.app.address,
+        slurm.uuid()
+    );
+    let plan = slurm.body["plans"][0]["uuid"].as_str().unwrap();
+    let placed = w
+        .place(
+            &w.manager,
+            json!({"offering": public, "plan": format!("{public}plans/{plan}/"), "limits": {}}),
+        )
+        .await;
+    let order = placed.uuid();
+    w.to_provider(&order).await;
+    let query = "can_approve_as_provider=true";
+    assert_eq!(w.count(query, &w.provider_owner).await, 1);
+
+    let reply = w
+        .action(&order, "approve_by_provider", &w.provider_owner.token)
+        .await;
+
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(
+        w.order(&order, &w.manager.token).await.body["state"],
+        "executing"
+    );
+    assert_eq!(w.count(query, &w.provider_owner).await, 0);
+}
