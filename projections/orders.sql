@@ -20,7 +20,9 @@ CREATE TABLE projection.orders
     created                timestamptz   NOT NULL,
     modified               timestamptz   NOT NULL,
     last_seq               bigint        NOT NULL,
-    document               jsonb         NOT NULL
+    document               jsonb         NOT NULL,
+    -- attributes.name, searched by the `query` filter
+    name                   text          NOT NULL DEFAULT ''
 );
 -- Every list index ends in (created, uuid): the default order, so a page is read in index
 -- order and stops after its rows.
@@ -31,3 +33,5 @@ CREATE INDEX orders_project_idx ON projection.orders (project_uuid, created, uui
 CREATE INDEX orders_customer_idx ON projection.orders (customer_uuid, created, uuid);
 CREATE INDEX orders_provider_idx ON projection.orders (provider_customer_uuid, state, created, uuid);
 CREATE INDEX orders_resource_idx ON projection.orders (resource_uuid);
+CREATE INDEX orders_modified_idx ON projection.orders (modified, uuid);
+CREATE INDEX orders_slug_idx ON projection.orders (slug);

@@ -125,6 +125,13 @@ pub enum ResourceCommand {
         backend_id: String,
         at: DateTime<Utc>,
     },
+    /// The Create order's limits and attributes changed; a resource still being created
+    /// follows them, any other keeps its own.
+    FollowCreateOrder {
+        limits: BTreeMap<String, i64>,
+        attributes: Map<String, Value>,
+        at: DateTime<Utc>,
+    },
 }
 
 // Events are short-lived values between the store and `apply`; boxing buys nothing.
@@ -150,6 +157,12 @@ pub enum ResourceEvent {
         backend_id: String,
         at: DateTime<Utc>,
     },
+    /// What a resource still being created asks for changed with its Create order.
+    ResourceRequestUpdated {
+        limits: BTreeMap<String, i64>,
+        attributes: Map<String, Value>,
+        at: DateTime<Utc>,
+    },
 }
 
 domain_event!(ResourceEvent, version = "1", {
@@ -157,6 +170,7 @@ domain_event!(ResourceEvent, version = "1", {
     ResourceStateChanged => "ResourceStateChanged",
     ResourcePlanChanged => "ResourcePlanChanged",
     ResourceBackendIdSet => "ResourceBackendIdSet",
+    ResourceRequestUpdated => "ResourceRequestUpdated",
 });
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -224,6 +238,18 @@ impl Aggregate for Resource {
             }
             ResourceEvent::ResourceBackendIdSet { backend_id, at } => {
                 self.backend_id = backend_id;
+                self.modified = Some(at);
+            }
+            ResourceEvent::ResourceRequestUpdated {
+                limits,
+                attributes,
+                at,
+            } => {
+                if let Some(spec) = self.spec.as_mut() {
+                    spec.limits = limits.clone();
+                    spec.attributes = attributes;
+                }
+                self.limits = limits;
                 self.modified = Some(at);
             }
         }
@@ -337,6 +363,26 @@ impl Resource {
                     vec![]
                 } else {
                     vec![ResourceEvent::ResourceBackendIdSet { backend_id, at }]
+                }
+            }
+            C::FollowCreateOrder {
+                limits,
+                attributes,
+                at,
+            } => {
+                let unchanged = self
+                    .spec
+                    .as_ref()
+                    .is_some_and(|s| s.attributes == attributes)
+                    && self.limits == limits;
+                if self.state != S::Creating || unchanged {
+                    vec![]
+                } else {
+                    vec![ResourceEvent::ResourceRequestUpdated {
+                        limits,
+                        attributes,
+                        at,
+                    }]
                 }
             }
         })
@@ -1027,7 +1073,8 @@ mod tests {
                 ResourceEvent::ResourceCreated { at, .. }
                 | ResourceEvent::ResourceStateChanged { at, .. }
                 | ResourceEvent::ResourcePlanChanged { at, .. }
-                | ResourceEvent::ResourceBackendIdSet { at, .. } => *at,
+                | ResourceEvent::ResourceBackendIdSet { at, .. }
+                | ResourceEvent::ResourceRequestUpdated { at, .. } => *at,
             };
             resource.apply(event);
             assert_eq!(resource.modified, Some(at));
@@ -1097,6 +1144,58 @@ mod tests {
             )
             .await;
             assert_eq!(events, Ok(vec![]), "{order_type:?}");
+        }
+    }
+
+    fn follow() -> ResourceCommand {
+        ResourceCommand::FollowCreateOrder {
+            limits: limits(&[("cpu", 8)]),
+            attributes: json!({"name": "vm-1", "flavor": "large"})
+                .as_object()
+                .unwrap()
+                .clone(),
+            at: now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn it_should_follow_the_create_order_while_the_resource_is_being_created() {
+        let expected = ResourceEvent::ResourceRequestUpdated {
+            limits: limits(&[("cpu", 8)]),
+            attributes: json!({"name": "vm-1", "flavor": "large"})
+                .as_object()
+                .unwrap()
+                .clone(),
+            at: now(),
+        };
+        TestFramework::<Resource>::with(())
+            .given(history(ResourceState::Creating))
+            .when_async(follow())
+            .await
+            .then_expect_events(vec![expected.clone()]);
+        let mut resource = Resource::default();
+        for event in history(ResourceState::Creating) {
+            resource.apply(event);
+        }
+        resource.apply(expected);
+        assert_eq!(resource.limits, limits(&[("cpu", 8)]));
+        assert_eq!(resource.spec.unwrap().attributes["flavor"], "large");
+    }
+
+    #[tokio::test]
+    async fn it_should_keep_its_own_limits_once_the_resource_exists() {
+        for state in [
+            ResourceState::Ok,
+            ResourceState::Erred,
+            ResourceState::Updating,
+            ResourceState::Terminating,
+            ResourceState::Terminated,
+        ] {
+            TestFramework::<Resource>::with(())
+                .given(history(state))
+                .when_async(follow())
+                .await
+                .then_expect_events(vec![]);
         }
     }
 }

@@ -62,9 +62,10 @@ pub async fn apply_order(
     sqlx::query(
         "INSERT INTO projection.orders (uuid, resource_uuid, offering_uuid, project_uuid, \
          customer_uuid, provider_customer_uuid, plan_uuid, type, state, cost, created_by, \
-         consumer_reviewed_at, slug, created, modified, last_seq, document) \
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17) \
+         consumer_reviewed_at, slug, created, modified, last_seq, document, name) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18) \
          ON CONFLICT (uuid) DO UPDATE SET state = EXCLUDED.state, cost = EXCLUDED.cost, \
+         name = EXCLUDED.name, \
          consumer_reviewed_at = EXCLUDED.consumer_reviewed_at, modified = EXCLUDED.modified, \
          last_seq = EXCLUDED.last_seq, document = EXCLUDED.document",
     )
@@ -85,9 +86,19 @@ pub async fn apply_order(
     .bind(order.modified.unwrap_or(created))
     .bind(stored.sequence)
     .bind(serde_json::to_value(&order).context("encoding the order document")?)
+    .bind(attributes_name(&spec.attributes))
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// `attributes.name` as text: what the list's `query` filter searches besides the project.
+fn attributes_name(attributes: &serde_json::Map<String, serde_json::Value>) -> String {
+    match attributes.get("name") {
+        Some(serde_json::Value::String(name)) => name.clone(),
+        Some(serde_json::Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    }
 }
 
 pub async fn apply_resource(

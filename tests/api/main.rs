@@ -43,3 +43,13 @@ mod resource_orders;
 mod resource_terms;
 // The event store and read models: metadata, convergence, rebuilds, the log reader.
 mod ledger;
+// Orders placed over HTTP by a project team: shared by the tests below.
+mod order_fixture;
+// Order attachments: PDF upload, download and removal.
+mod order_attachments;
+// The order list: visibility, Waldur's filters, approvability.
+mod order_filters;
+// Updating a pending-consumer order with PUT/PATCH.
+mod order_update;
+// Consumer approval and project or order start dates.
+mod order_review_dates;

@@ -77,11 +77,11 @@ impl DomainError for OrderError {
 }
 
 /// An order as its actions need it: the order, its offering and its consumer side.
-struct Target {
-    uuid: Uuid,
-    order: Order,
-    spec: OrderSpec,
-    offering: Offering,
+pub(super) struct Target {
+    pub(super) uuid: Uuid,
+    pub(super) order: Order,
+    pub(super) spec: OrderSpec,
+    pub(super) offering: Offering,
     customer_blocked: bool,
     customer_archived: bool,
     project_name: String,
@@ -101,7 +101,11 @@ struct TargetRow {
 }
 
 /// The order if the caller sees it, else 404.
-async fn load(state: &ApiState, caller: &Caller, raw_uuid: &str) -> Result<Target, ApiError> {
+pub(super) async fn load(
+    state: &ApiState,
+    caller: &Caller,
+    raw_uuid: &str,
+) -> Result<Target, ApiError> {
     let uuid = parse_path_uuid(raw_uuid, "Order")?;
     let mut qb = QueryBuilder::new(
         "SELECT o.document AS order_doc, f.document AS offering_doc, \
@@ -148,7 +152,7 @@ impl Target {
         self.uuid.simple().to_string()
     }
 
-    fn consumer_scopes(&self) -> [Scope; 2] {
+    pub(super) fn consumer_scopes(&self) -> [Scope; 2] {
         [
             Scope::Project(self.spec.project_uuid),
             Scope::Customer(self.spec.customer_uuid),
@@ -172,7 +176,7 @@ impl Target {
     }
 
     /// 400 when the consumer's customer is blocked or archived.
-    fn require_customer_ok(&self) -> Result<(), ApiError> {
+    pub(super) fn require_customer_ok(&self) -> Result<(), ApiError> {
         if self.customer_blocked {
             Err(ApiError::invalid("Blocked organization is not available."))
         } else if self.customer_archived {
@@ -183,7 +187,7 @@ impl Target {
     }
 
     /// 400 when the project's end date has been reached.
-    fn require_project_not_expired(&self, today: NaiveDate) -> Result<(), ApiError> {
+    pub(super) fn require_project_not_expired(&self, today: NaiveDate) -> Result<(), ApiError> {
         match self.project_end_date {
             Some(end) if end <= today => Err(ApiError::invalid(format!(
                 "Project '{}' is expired.",
@@ -194,7 +198,7 @@ impl Target {
     }
 
     /// 409 unless the order is in one of `valid`.
-    fn require_state(&self, valid: &[OrderState]) -> Result<(), ApiError> {
+    pub(super) fn require_state(&self, valid: &[OrderState]) -> Result<(), ApiError> {
         if valid.contains(&self.order.state) {
             Ok(())
         } else {
@@ -204,7 +208,7 @@ impl Target {
     }
 }
 
-async fn require(
+pub(super) async fn require(
     state: &ApiState,
     caller: &Caller,
     permission: &str,
@@ -217,7 +221,7 @@ async fn require(
     }
 }
 
-async fn run(
+pub(super) async fn run(
     state: &ApiState,
     target: &Target,
     command: OrderCommand,
@@ -243,7 +247,7 @@ fn settlement(target: &Target, outcome: OrderOutcome, ctx: &CommandContext) -> R
 
 /// Runs `command` on the order and, in the same transaction, the resource command `then`
 /// derives from the events it produced (none: the resource stays as it is).
-async fn run_with_resource(
+pub(super) async fn run_with_resource(
     state: &ApiState,
     target: &Target,
     command: OrderCommand,
@@ -361,6 +365,23 @@ async fn approve_by_consumer(
     target.require_customer_ok()?;
     target.require_project_not_expired(ctx.now.date_naive())?;
     target.require_state(&[OrderState::PendingConsumer])?;
+    // Offerings that ask for a purchase order are approved only with one attached
+    // (termination orders excepted, as in newest Waldur's tests).
+    let purchase_order_required = target
+        .offering
+        .settings
+        .plugin_options
+        .get("require_purchase_order_upload")
+        .and_then(Value::as_bool)
+        == Some(true);
+    if purchase_order_required
+        && target.order.attachment.is_none()
+        && target.spec.order_type != crate::domain::order::OrderType::Terminate
+    {
+        return Err(ApiError::invalid(
+            "Purchase order is required for approval.",
+        ));
+    }
     let today = ctx.now.date_naive();
     let (next, message) = if target.project_start_date.is_some_and(|d| d > today) {
         (

@@ -24,8 +24,11 @@ use crate::domain::order::{Order, OrderState, OrderType};
 use crate::domain::resource::Resource;
 
 mod actions;
+mod attachment;
 mod create;
+mod filters;
 pub(crate) mod placement;
+mod update;
 
 const COLLECTION: &str = "/api/marketplace-orders/";
 
@@ -35,6 +38,8 @@ pub fn router() -> Router<Arc<ApiState>> {
         .route("/api/marketplace-orders/{uuid}/", get(retrieve))
         .merge(create::router())
         .merge(actions::router())
+        .merge(attachment::router())
+        .merge(update::router())
 }
 
 /// An order with everything its answer shows.
@@ -173,8 +178,17 @@ fn push_filters(
         );
         qb.push(")");
     }
+    // `offering_uuid` is an "in" filter in newest Waldur: comma-separated uuids.
+    if let Some(raw) = params.get("offering_uuid") {
+        let uuids: Vec<Uuid> = raw
+            .split(',')
+            .map(|v| Uuid::parse_str(v.trim()).unwrap_or(Uuid::nil()))
+            .collect();
+        qb.push(" AND o.offering_uuid = ANY(");
+        qb.push_bind(uuids);
+        qb.push(")");
+    }
     for (param, column) in [
-        ("offering_uuid", "o.offering_uuid"),
         ("project_uuid", "o.project_uuid"),
         ("customer_uuid", "o.customer_uuid"),
         ("provider_uuid", "o.provider_customer_uuid"),
@@ -183,7 +197,9 @@ fn push_filters(
         crate::api::list::push_uuid(qb, params, param, column);
     }
     if let Some(url) = params.get("offering") {
+        // Waldur links the provider offering here; orders show the public one: take either.
         let uuid = crate::api::form::parse_hyperlink(url, "marketplace-public-offerings")
+            .or_else(|_| crate::api::form::parse_hyperlink(url, "marketplace-provider-offerings"))
             .unwrap_or(Uuid::nil());
         qb.push(" AND o.offering_uuid = ");
         qb.push_bind(uuid);
@@ -219,10 +235,12 @@ async fn list(
     let order = order_by(&params, ORDER_KEYS, "o.created", "o.uuid")?;
     let states = parse_list(&params, "state", OrderState::parse)?;
     let types = parse_list(&params, "type", OrderType::parse)?;
+    let more = filters::OrderFilters::parse(&params, &caller, &state)?;
     let filters = |qb: &mut QueryBuilder<'_, Postgres>| {
         qb.push(" WHERE true");
         push_visibility(qb, &caller);
         push_filters(qb, &params, &states, &types);
+        more.push(qb);
     };
     let mut count = QueryBuilder::new("SELECT count(*) FROM projection.orders o");
     filters(&mut count);
@@ -359,7 +377,10 @@ fn render(row: &OrderRow, links: &Links, caller: &Caller) -> Result<Value, ApiEr
         "callback_url": spec.callback_url,
         "completed_at": time(order.completed_at),
         "request_comment": spec.request_comment,
-        "attachment": null,
+        "attachment": order
+            .attachment
+            .as_ref()
+            .map(|_| attachment::attachment_url(links, spec.uuid)),
         "start_date": spec.start_date,
         "created_by_username": row.created_by_username.clone().unwrap_or_default(),
         "created_by_full_name": row.created_by_full_name.clone().unwrap_or_default(),

@@ -122,6 +122,18 @@ pub struct Attachment {
     pub size: i64,
 }
 
+/// What a pending-consumer order asks for and what that costs: the parts of an order an
+/// update replaces, whole.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderTerms {
+    pub limits: BTreeMap<String, i64>,
+    pub attributes: Map<String, Value>,
+    pub start_date: Option<NaiveDate>,
+    pub cost: Option<Decimal>,
+    pub fixed_price: Decimal,
+    pub activation_price: Decimal,
+}
+
 /// Everything fixed when an order is placed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderSpec {
@@ -230,6 +242,12 @@ pub enum OrderCommand {
         attachment: Attachment,
         at: DateTime<Utc>,
     },
+    /// The consumer changes what a pending-consumer order asks for; the application
+    /// validates the new terms and prices them.
+    Update {
+        terms: OrderTerms,
+        at: DateTime<Utc>,
+    },
     RemoveAttachment {
         at: DateTime<Utc>,
     },
@@ -313,6 +331,10 @@ pub enum OrderEvent {
     OrderAttachmentRemoved {
         at: DateTime<Utc>,
     },
+    OrderUpdated {
+        terms: OrderTerms,
+        at: DateTime<Utc>,
+    },
     OrderDeleted {
         at: DateTime<Utc>,
     },
@@ -339,6 +361,7 @@ domain_event!(OrderEvent, version = "1", {
     OrderBackendIdSet => "OrderBackendIdSet",
     OrderAttachmentAdded => "OrderAttachmentAdded",
     OrderAttachmentRemoved => "OrderAttachmentRemoved",
+    OrderUpdated => "OrderUpdated",
     OrderDeleted => "OrderDeleted",
     OrderUnlinked => "OrderUnlinked",
 });
@@ -473,6 +496,16 @@ impl Aggregate for Order {
             OrderBackendIdSet { backend_id, .. } => self.backend_id = backend_id,
             OrderAttachmentAdded { attachment, .. } => self.attachment = Some(attachment),
             OrderAttachmentRemoved { .. } => self.attachment = None,
+            OrderUpdated { terms, .. } => {
+                if let Some(spec) = self.spec.as_mut() {
+                    spec.limits = terms.limits;
+                    spec.attributes = terms.attributes;
+                    spec.start_date = terms.start_date;
+                    spec.cost = terms.cost;
+                    spec.fixed_price = terms.fixed_price;
+                    spec.activation_price = terms.activation_price;
+                }
+            }
             OrderDeleted { .. } | OrderUnlinked { .. } => self.deleted = true,
         }
         self.modified = Some(event_at);
@@ -501,6 +534,7 @@ impl OrderEvent {
             | OrderBackendIdSet { at, .. }
             | OrderAttachmentAdded { at, .. }
             | OrderAttachmentRemoved { at }
+            | OrderUpdated { at, .. }
             | OrderDeleted { at }
             | OrderUnlinked { at } => *at,
         }
@@ -697,6 +731,22 @@ impl Order {
             C::AttachFile { attachment, at } => {
                 self.require_in(&[PendingProject, PendingConsumer, PendingProvider])?;
                 vec![E::OrderAttachmentAdded { attachment, at }]
+            }
+            C::Update { terms, at } => {
+                self.require_in(&[PendingConsumer])?;
+                let current = self.spec.as_ref().map(|spec| OrderTerms {
+                    limits: spec.limits.clone(),
+                    attributes: spec.attributes.clone(),
+                    start_date: spec.start_date,
+                    cost: spec.cost,
+                    fixed_price: spec.fixed_price,
+                    activation_price: spec.activation_price,
+                });
+                if current.as_ref() == Some(&terms) {
+                    vec![]
+                } else {
+                    vec![E::OrderUpdated { terms, at }]
+                }
             }
             C::RemoveAttachment { at } => {
                 self.require_in(&[PendingProject, PendingConsumer, PendingProvider])?;

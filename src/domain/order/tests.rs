@@ -1541,3 +1541,89 @@ fn recording_the_same_error_with_surrounding_whitespace_does_not_move_its_time()
     assert_eq!(order.error_updated_at, Some(consumer_at()));
     assert_eq!(order.error_traceback, "tb");
 }
+
+// ---------------------------------------------------------------------------------------
+// Updating a pending-consumer order
+// ---------------------------------------------------------------------------------------
+
+fn new_terms() -> OrderTerms {
+    OrderTerms {
+        limits: BTreeMap::from([("cpu".to_string(), 8)]),
+        attributes: attributes(json!({"name": "vm-1", "flavor": "large"})),
+        start_date: NaiveDate::from_ymd_opt(2026, 4, 1),
+        cost: Some(Decimal::new(2400, 2)),
+        fixed_price: Decimal::ZERO,
+        activation_price: Decimal::new(100, 0),
+    }
+}
+
+fn update() -> OrderCommand {
+    OrderCommand::Update {
+        terms: new_terms(),
+        at: now(),
+    }
+}
+
+#[tokio::test]
+async fn it_should_update_the_terms_of_an_order_waiting_for_the_consumer() {
+    TestFramework::<Order>::with(())
+        .given(history(OrderState::PendingConsumer))
+        .when_async(update())
+        .await
+        .then_expect_events(vec![OrderEvent::OrderUpdated {
+            terms: new_terms(),
+            at: now(),
+        }]);
+    let order = after(history(OrderState::PendingConsumer), update()).await;
+    let spec = order.spec.expect("placed");
+    assert_eq!(spec.limits, new_terms().limits);
+    assert_eq!(spec.attributes["flavor"], "large");
+    assert_eq!(spec.start_date, NaiveDate::from_ymd_opt(2026, 4, 1));
+    assert_eq!(spec.cost, Some(Decimal::new(2400, 2)));
+    assert_eq!(order.state, OrderState::PendingConsumer);
+    assert_eq!(order.modified, Some(now()));
+}
+
+#[tokio::test]
+async fn it_should_not_update_an_order_once_the_consumer_has_approved_it() {
+    for state in states_except(&[OrderState::PendingConsumer]) {
+        let result = outcome(history(state), update()).await;
+        assert_eq!(
+            result,
+            Err(OrderError::InvalidState {
+                valid: vec![OrderState::PendingConsumer]
+            }),
+            "from {state:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn it_should_not_update_a_deleted_order() {
+    let given = with(
+        history(OrderState::PendingConsumer),
+        [OrderEvent::OrderDeleted { at: finished_at() }],
+    );
+    assert_eq!(outcome(given, update()).await, Err(OrderError::NotFound));
+}
+
+#[tokio::test]
+async fn it_should_record_nothing_when_an_update_changes_nothing() {
+    let spec = spec();
+    let same = OrderCommand::Update {
+        terms: OrderTerms {
+            limits: spec.limits,
+            attributes: spec.attributes,
+            start_date: spec.start_date,
+            cost: spec.cost,
+            fixed_price: spec.fixed_price,
+            activation_price: spec.activation_price,
+        },
+        at: now(),
+    };
+    TestFramework::<Order>::with(())
+        .given(history(OrderState::PendingConsumer))
+        .when_async(same)
+        .await
+        .then_expect_events(vec![]);
+}

@@ -1,0 +1,172 @@
+//! `PUT`/`PATCH /api/marketplace-orders/{uuid}/`: the consumer changes what an order waiting
+//! for its review asks for — `limits`, `attributes`, `start_date` (newest Waldur's
+//! `OrderUpdateSerializer`).
+//!
+//! Checks, in Waldur's order: the caller sees the order (404), holds `ORDER.APPROVE` on
+//! the project or its customer (403), the customer is usable and the project not expired
+//! (400), the order is pending-consumer (409), then the body. Limits are validated as at
+//! creation and the order is priced again; a resource still being created follows the
+//! new limits and attributes of its Create order.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::routing::put;
+use axum::{Json, Router};
+use serde_json::{Map, Value, json};
+use sqlx::QueryBuilder;
+
+use crate::api::ApiState;
+use crate::api::auth::Caller;
+use crate::api::body::{Body, python_type_name};
+use crate::api::error::ApiError;
+use crate::api::form::Form;
+use crate::api::links::Links;
+use crate::api::offerings::fetch_records;
+use crate::domain::order::{OrderCommand, OrderState, OrderTerms, OrderType};
+use crate::domain::resource::ResourceCommand;
+
+use super::actions::{Target, load, require, run_with_resource};
+use super::placement::{check_limits, prices};
+use super::{JOINS, OrderRow, SELECT, render};
+
+pub fn router() -> Router<Arc<ApiState>> {
+    Router::new().route("/api/marketplace-orders/{uuid}/", put(update).patch(update))
+}
+
+/// A JSON object field, with DRF's message for anything else.
+fn object_field(form: &mut Form, name: &str) -> Option<Map<String, Value>> {
+    match form.raw(name).cloned()? {
+        Value::Object(map) => Some(map),
+        other => {
+            form.error(
+                name,
+                format!(
+                    "Expected a dictionary of items but got type \"{}\".",
+                    python_type_name(&other)
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// `limits`: component type → non-negative integer (numbers or numeric strings).
+fn limits_field(form: &mut Form) -> Option<BTreeMap<String, i64>> {
+    let map = object_field(form, "limits")?;
+    let mut limits = BTreeMap::new();
+    let mut errors = Map::new();
+    for (key, value) in map {
+        let parsed = match &value {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse::<i64>().ok(),
+            _ => None,
+        };
+        match parsed {
+            Some(n) if n < 0 => {
+                errors.insert(
+                    key,
+                    json!(["Ensure this value is greater than or equal to 0."]),
+                );
+            }
+            Some(n) => {
+                limits.insert(key, n);
+            }
+            None => {
+                errors.insert(key, json!(["A valid integer is required."]));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Some(limits)
+    } else {
+        form.error_value("limits", Value::Object(errors));
+        None
+    }
+}
+
+/// The order's terms with the body's fields applied; absent fields stay as they are.
+fn new_terms(target: &Target, form: &mut Form) -> OrderTerms {
+    let spec = &target.spec;
+    OrderTerms {
+        limits: limits_field(form).unwrap_or_else(|| spec.limits.clone()),
+        attributes: object_field(form, "attributes").unwrap_or_else(|| spec.attributes.clone()),
+        start_date: form.nullable_date("start_date").unwrap_or(spec.start_date),
+        cost: spec.cost,
+        fixed_price: spec.fixed_price,
+        activation_price: spec.activation_price,
+    }
+}
+
+async fn update(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    links: Links,
+    Path(raw_uuid): Path<String>,
+    body: Result<Body, ApiError>,
+) -> Result<Json<Value>, ApiError> {
+    let target = load(&state, &caller, &raw_uuid).await?;
+    require(&state, &caller, "ORDER.APPROVE", &target.consumer_scopes()).await?;
+    let ctx = caller.ctx();
+    target.require_customer_ok()?;
+    target.require_project_not_expired(ctx.now.date_naive())?;
+    target.require_state(&[OrderState::PendingConsumer])?;
+    let Body(body) = body?;
+    // Every field is optional, so PUT and PATCH read the body alike.
+    let mut form = Form::partial(body);
+    let limits_given = form.is_present("limits");
+    let mut terms = new_terms(&target, &mut form);
+    form.finish()?;
+
+    let record = fetch_records(&state, |qb| {
+        qb.push("o.uuid = ");
+        qb.push_bind(target.spec.offering_uuid);
+    })
+    .await?
+    .into_iter()
+    .next()
+    .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the order's offering is not projected")))?;
+    if limits_given {
+        check_limits(&record.offering, &terms.limits)?;
+    }
+    if target.spec.order_type == OrderType::Create {
+        let plan = target
+            .spec
+            .plan_uuid
+            .and_then(|uuid| record.offering.plan(uuid));
+        (terms.cost, terms.fixed_price, terms.activation_price) =
+            prices(&record.offering, plan, &terms.limits, OrderType::Create);
+    }
+
+    let command = OrderCommand::Update {
+        terms: terms.clone(),
+        at: ctx.now,
+    };
+    // A resource still being created follows its Create order, in the same transaction.
+    let follow =
+        (target.spec.order_type == OrderType::Create).then(|| ResourceCommand::FollowCreateOrder {
+            limits: terms.limits.clone(),
+            attributes: terms.attributes.clone(),
+            at: ctx.now,
+        });
+    run_with_resource(
+        &state,
+        &target,
+        command,
+        |events| follow.clone().filter(|_| !events.is_empty()),
+        &ctx,
+    )
+    .await?;
+
+    let mut qb = QueryBuilder::new(format!(
+        "SELECT {SELECT} FROM projection.orders o {JOINS} WHERE o.uuid = "
+    ));
+    qb.push_bind(target.uuid);
+    let row: OrderRow = qb
+        .build_query_as()
+        .fetch_optional(&state.ledger.pool)
+        .await?
+        .ok_or(ApiError::NotFound("Order"))?;
+    Ok(Json(render(&row, &links, &caller)?))
+}
