@@ -34,15 +34,16 @@ def admin(base_url):
 
 @pytest.fixture(scope="session")
 def login(base_url):
-    """Returns `login(username)`: a client authenticated as that (new or existing) user."""
+    """Returns `login(username, staff=False)`: a client authenticated as that user, created
+    first if it does not exist."""
     binary = os.environ.get("LEDGER_BIN")
     database_url = os.environ.get("LEDGER_DATABASE_URL")
     if not binary or not database_url:
         pytest.skip("LEDGER_BIN and LEDGER_DATABASE_URL are needed to issue user tokens")
 
-    def login_as(username):
+    def login_as(username, staff=False):
         done = subprocess.run(
-            [binary, "token", "create", "--username", username],
+            [binary, "token", "create", "--username", username] + (["--staff"] if staff else []),
             env={**os.environ, "DATABASE_URL": database_url},
             capture_output=True,
             text=True,
