@@ -199,11 +199,11 @@ def test_an_order_by_a_project_manager_waits_for_the_consumer_owner(admin, login
     assert pending.consumer_reviewed_by == f"owner{unique}"
     assert pending.consumer_reviewed_at is not None
 
-    # The provider's owner sees the order among those it can approve, and approves it.
-    approvable = marketplace_orders_list.sync_detailed(
-        client=provider_owner, can_approve_as_provider=True
+    # The provider's owner sees the order of its offering, and approves it.
+    visible = marketplace_orders_list.sync_detailed(
+        client=provider_owner, state=[OrderState.PENDING_PROVIDER]
     )
-    assert [o.uuid for o in body_of(approvable, HTTPStatus.OK, OrderDetails)] == [created.uuid]
+    assert [o.uuid for o in body_of(visible, HTTPStatus.OK, OrderDetails)] == [created.uuid]
     approved = marketplace_orders_approve_by_provider.sync_detailed(
         client=provider_owner, uuid=created.uuid, body=OrderApproveByProviderRequest()
     )
@@ -364,6 +364,21 @@ def test_orders_are_listed_by_state_and_offering_with_selected_fields(admin, mar
     )
     assert [o.uuid for o in newest_first] == [basic.uuid, second.uuid, first.uuid]
 
+    by_cost = marketplace_orders_list.sync(
+        client=admin, offering_uuid=market.slurm.uuid, o=[OrderDetailsOEnum.VALUE_1]
+    )
+    assert [o.cost for o in by_cost] == ["14.0000000000", "10.0000000000"]
+    by_resource = marketplace_orders_list.sync(
+        client=admin, resource_uuid=first.marketplace_resource_uuid
+    )
+    assert [o.uuid for o in by_resource] == [first.uuid]
+    assert [
+        o.uuid
+        for o in marketplace_orders_list.sync(
+            client=admin, offering_type=["Marketplace.Basic"], project_uuid=market.project.uuid
+        )
+    ] == [basic.uuid]
+
     paged = marketplace_orders_list.sync_detailed(
         client=admin, project_uuid=market.project.uuid, page_size=2
     )
@@ -403,3 +418,16 @@ def test_orders_are_listed_by_state_and_offering_with_selected_fields(admin, mar
     assert isinstance(details, PublicOfferingDetails)
     assert details.uuid == market.slurm.uuid
     assert details.type_ == "Marketplace.Slurm"
+
+
+def test_sync_all_follows_the_link_header_past_one_page_of_a_hundred(admin, market):
+    # The site agent lists an offering's pending orders with sync_all, which asks for pages
+    # of 100 and follows the `next` link of each answer.
+    created = [order(admin, market, offering=market.basic, name=f"n{i}").uuid for i in range(101)]
+    listed = marketplace_orders_list.sync_all(
+        client=admin,
+        offering_uuid=market.basic.uuid,
+        state=[OrderState.PENDING_PROVIDER, OrderState.EXECUTING],
+    )
+    assert [o.uuid for o in listed] == created
+    assert marketplace_orders_count.sync(client=admin, offering_uuid=market.basic.uuid) == 101
