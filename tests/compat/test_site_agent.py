@@ -15,7 +15,7 @@ two processor methods and leave every order call to the agent.
 
 import json
 from http import HTTPStatus
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 import attrs
 import pytest
@@ -84,7 +84,8 @@ class Agent:
         )
 
     def _record(self, request):
-        self.requests.append((request.method, request.url.path, parse_qsl(request.url.query.decode())))
+        query = parse_qsl(request.url.query.decode())
+        self.requests.append((request.method, request.url.path, query))
 
     def poll(self):
         """One polling cycle, as `agent_order_process.process_offerings` runs it."""
@@ -227,11 +228,23 @@ def test_the_agent_creates_the_resource_and_completes_the_order(admin, agent, ma
     assert resource.backend_id == backend_id
 
 
-def test_the_calls_that_the_newest_agent_adds_are_served(admin, agent, market):
+def test_the_calls_that_the_newest_agent_adds_are_served(admin, login, agent, market):
     """waldur-site-agent 1.0.7 (which needs waldur-api-client 8.1.2) narrows its set-up reads
     with `field=`, may reject a pending order, and records the id of an asynchronous backend
-    order on the order. Its calls, replayed with the pinned client and the same arguments."""
-    client = agent.client
+    order on the order. Its calls, replayed with the pinned client and the same arguments, as
+    the provider's owner (not staff), the usual owner of an agent's token."""
+    from waldur_api_client.api.customers import customers_add_user
+    from waldur_api_client.api.users import users_me_retrieve
+    from waldur_api_client.models import UserRoleCreateRequest
+
+    client = login(f"seller{market.unique}")
+    customers_add_user.sync(
+        client=admin,
+        uuid=market.provider.uuid,
+        body=UserRoleCreateRequest(
+            role="CUSTOMER.OWNER", user=users_me_retrieve.sync(client=client).uuid
+        ),
+    )
 
     # OfferingBaseProcessor.__init__
     offering = marketplace_provider_offerings_retrieve.sync_detailed(
@@ -279,7 +292,9 @@ def test_the_calls_that_the_newest_agent_adds_are_served(admin, agent, market):
         client=client, uuid=second.uuid.hex, body=OrderProviderRejectionRequest()
     )
     assert rejected.status_code == HTTPStatus.OK
-    assert fetch(admin, second.uuid).state == OrderState.REJECTED
+    rejected = fetch(admin, second.uuid)
+    assert rejected.state == OrderState.REJECTED
+    assert rejected.provider_reviewed_by == f"seller{market.unique}"
 
     # OfferingOrderProcessor.process_order, PendingOrderDecision.ACCEPT
     approval = marketplace_orders_approve_by_provider.sync_detailed(
