@@ -72,15 +72,23 @@ def strictly(model, data):
     return model.from_dict(data)
 
 
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 # Keys where Waldur itself answers differently from the type its schema declares, and the
 # client's parsers pass the value through unchanged (see the running-Waldur samples in the
-# reference, §8): image fields of an object without an image are null, and
-# `new_cost_estimate` is the order's cost as a JSON number, like `old_cost_estimate`.
+# reference, §8): image fields of an object without an image and an offering's unset `scope`
+# are null; `new_cost_estimate` (the order's cost, like `old_cost_estimate`) and a plan's
+# `minimal_price` are method fields that render as JSON numbers.
 AS_WALDUR_ANSWERS = {
     "offering_image": lambda v: v is None,
     "offering_thumbnail": lambda v: v is None,
     "category_icon": lambda v: v is None,
-    "new_cost_estimate": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "customer_image": lambda v: v is None,
+    "scope": lambda v: v is None,
+    "new_cost_estimate": _is_number,
+    "minimal_price": _is_number,
 }
 
 

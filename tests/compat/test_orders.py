@@ -409,15 +409,14 @@ def test_orders_are_listed_by_state_and_offering_with_selected_fields(admin, mar
     assert json.loads(one.content) == {"uuid": second.uuid.hex, "state": "executing"}
     assert body_of(one, HTTPStatus.OK, OrderDetails).state == OrderState.EXECUTING
 
-    # The offering answer is the public offering's; its plan prices are JSON numbers where the
-    # newer schema declares strings, which the client's parsers pass through, so here only the
-    # client's own parsing is asserted.
     offering = marketplace_orders_offering_retrieve.sync_detailed(client=admin, uuid=first.uuid)
-    assert offering.status_code == HTTPStatus.OK
-    details = offering.parsed
-    assert isinstance(details, PublicOfferingDetails)
+    details = body_of(offering, HTTPStatus.OK, PublicOfferingDetails)
     assert details.uuid == market.slurm.uuid
     assert details.type_ == "Marketplace.Slurm"
+    assert [(c.type_, c.price) for c in details.plans[0].components] == [
+        ("cpu", "0.0000000000"),
+        ("storage", "2.0000000000"),
+    ]
 
 
 def test_sync_all_follows_the_link_header_past_one_page_of_a_hundred(admin, market):
