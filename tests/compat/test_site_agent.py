@@ -1,16 +1,19 @@
 """Waldur's site agent polls the ledger for the orders of its offering.
 
 waldur-site-agent 0.9.7 is the newest release whose requirements admit the pinned
-waldur-api-client 8.1.3 (every later release pins one other client version exactly; 1.0.7
-pins 8.1.2), so requirements.txt pins it and these tests run that release's own
+waldur-api-client 8.1.3 (later releases pin other client versions exactly; 1.0.7 pins
+8.1.2), so requirements.txt pins it and these tests run that release's own
 `OfferingOrderProcessor` against the ledger, with the `MockBackend` it ships in place of
 SLURM. The calls that 1.0.7 adds to order polling are replayed with the pinned client at
 the end, each citing the agent function it copies.
 
-The agent reads and updates an order's resource through /api/marketplace-provider-resources/
-(`_process_create_order`, `_create_resource`, `_post_process_order`). Where the ledger does
-not serve that yet, the tests that need it are marked xfail; the others replace exactly those
-two processor methods and leave every order call to the agent.
+Two parts of a polling cycle need endpoints the ledger does not serve yet, and their tests
+are marked xfail: the agent registers its identity, service and processor through
+/api/marketplace-site-agent-identities/ and /api/marketplace-site-agent-services/ before it
+polls, and it reads and updates an order's resource through
+/api/marketplace-provider-resources/ (`_process_create_order`, `_create_resource`,
+`_post_process_order`). The other tests run the processor directly and replace exactly those
+two processor methods, leaving every order call to the agent.
 """
 
 import json
@@ -52,6 +55,11 @@ from waldur_site_agent.backend.exceptions import BackendError
 from waldur_site_agent.common import processors, structures, utils
 from waldur_site_agent.testing.mock_backend import MockBackend
 
+SITE_AGENT_IDENTITIES_MISSING = pytest.mark.xfail(
+    strict=False,
+    reason="the agent registers itself through /api/marketplace-site-agent-identities/ and "
+    "/api/marketplace-site-agent-services/, which the ledger does not serve yet",
+)
 PROVIDER_RESOURCES_MISSING = pytest.mark.xfail(
     strict=False,
     reason="the agent reads and updates the order's resource through "
@@ -60,8 +68,8 @@ PROVIDER_RESOURCES_MISSING = pytest.mark.xfail(
 
 
 class Agent:
-    """The agent's order processor for the market's Slurm offering, authenticated as the
-    provider's owner, recording every request it sends."""
+    """The agent's order processor for the market's Slurm offering, recording every request
+    it sends."""
 
     def __init__(self, base_url, token, offering_uuid):
         self.requests = []
@@ -73,7 +81,7 @@ class Agent:
             backend_type="mock",
             order_processing_backend="mock",
         )
-        # As the agent's main loop builds it (agent_order_process.process_offerings).
+        # As the agent's polling loop builds it (polling_processing/agent_order_process.start).
         client = utils.get_client(self.offering.api_url, self.offering.api_token)
         self.client = attrs.evolve(
             client, httpx_args={"event_hooks": {"request": [self._record]}}
@@ -88,7 +96,7 @@ class Agent:
         self.requests.append((request.method, request.url.path, query))
 
     def poll(self):
-        """One polling cycle, as `agent_order_process.process_offerings` runs it."""
+        """One polling cycle of the offering, as `agent_order_process.start` runs it."""
         self.requests.clear()
         self.processor.process_offering()
         return list(self.requests)
@@ -101,6 +109,26 @@ def agent(login, base_url, market):
     # client 8.1.3 no longer has (an AttributeError whatever the server answers).
     staff = login(f"agent{market.unique}", staff=True)
     return Agent(base_url, staff.token, market.slurm.uuid)
+
+
+@SITE_AGENT_IDENTITIES_MISSING
+def test_the_agent_registers_itself_before_it_polls(agent, market):
+    """Before each polling cycle, `agent_order_process.start` registers the agent's identity,
+    its service and its processor; when that fails it skips the offering, so a real agent
+    polls no order until these are served."""
+    from waldur_site_agent.common.agent_identity_management import AgentIdentityManager
+
+    manager = AgentIdentityManager(agent.offering, agent.client)
+    identity = manager.register_identity(f"agent-{agent.offering.uuid}")
+    assert identity.offering == market.slurm.uuid
+    assert identity.name == f"agent-{agent.offering.uuid}"
+    service = manager.register_service(identity, "order_process", "order_process")
+    assert service.identity == identity.uuid
+    processor = agent.processor.register(service)
+    assert processor.name == "OfferingOrderProcessor"
+    assert processor.service == service.uuid
+    # Registering again, as the next cycle does, finds and updates the identity.
+    assert manager.register_identity(identity.name).uuid == identity.uuid
 
 
 @pytest.fixture
