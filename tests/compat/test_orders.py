@@ -422,11 +422,28 @@ def test_orders_are_listed_by_state_and_offering_with_selected_fields(admin, mar
 def test_sync_all_follows_the_link_header_past_one_page_of_a_hundred(admin, market):
     # The site agent lists an offering's pending orders with sync_all, which asks for pages
     # of 100 and follows the `next` link of each answer.
-    created = [order(admin, market, offering=market.basic, name=f"n{i}").uuid for i in range(101)]
+    from concurrent.futures import ThreadPoolExecutor
+
+    def place(i):
+        return marketplace_orders_create.sync(
+            client=admin,
+            body=OrderCreateRequest(
+                offering=market.basic.url,
+                project=market.project.url,
+                plan=market.basic.plans[0].url,
+                attributes=GenericOrderAttributes(name=f"n{i}"),
+            ),
+        )
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        created = list(pool.map(place, range(101)))
     listed = marketplace_orders_list.sync_all(
         client=admin,
         offering_uuid=market.basic.uuid,
         state=[OrderState.PENDING_PROVIDER, OrderState.EXECUTING],
     )
-    assert [o.uuid for o in listed] == created
+    # Each order once, oldest first.
+    assert len(listed) == 101
+    assert {o.uuid for o in listed} == {o.uuid for o in created}
+    assert [o.created for o in listed] == sorted(o.created for o in created)
     assert marketplace_orders_count.sync(client=admin, offering_uuid=market.basic.uuid) == 101
