@@ -111,6 +111,14 @@ fn assert_parseable(offering: &Value) {
             assert!(plan[key].is_array(), "{key}: {plan}");
         }
         for item in plan["components"].as_array().unwrap() {
+            assert!(
+                item["price"].is_string(),
+                "price is a decimal string: {item}"
+            );
+            assert!(
+                item["future_price"].is_null() || item["future_price"].is_string(),
+                "future_price is null or a decimal string: {item}"
+            );
             let billing_type = item["billing_type"].as_str().expect("billing_type");
             assert!(BILLING_TYPES.contains(&billing_type), "{item}");
             if let Some(period) = item.get("limit_period") {

@@ -636,7 +636,9 @@ async fn prices_and_quotas_give_init_switch_and_minimal_prices() {
     // storage (limit) 0.25 + ram (fixed) 2 × 4 + setup (one-time) 10.
     assert_eq!(body["minimal_price"], json!(18.25));
     assert_eq!(component(body, "ram")["amount"], 4);
-    assert_eq!(component(body, "ram")["price"], json!(2.0));
+    // Plan component prices are decimal strings, as waldur-api-client's NestedPlanComponent
+    // declares them; the `prices` map stays numeric.
+    assert_eq!(component(body, "ram")["price"], json!("2.0000000000"));
     assert_eq!(component(body, "cpu")["future_price"], Value::Null);
     assert_eq!(
         body["future_prices"],
@@ -813,8 +815,11 @@ async fn prices_of_a_plan_in_use_become_future_prices() {
         body["future_prices"],
         json!({"cpu": 2.0, "ram": 0.0, "setup": 0.0, "switch": 0.0, "storage": 0.0})
     );
-    assert_eq!(component(body, "cpu")["future_price"], json!(2.0));
-    assert_eq!(component(body, "cpu")["price"], json!(1.0));
+    assert_eq!(
+        component(body, "cpu")["future_price"],
+        json!("2.0000000000")
+    );
+    assert_eq!(component(body, "cpu")["price"], json!("1.0000000000"));
     assert_eq!(body["resources_count"], 1);
     // max_amount 1 and one resource: the plan is full.
     assert_eq!(body["is_active"], false);

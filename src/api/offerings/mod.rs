@@ -398,8 +398,13 @@ pub fn render_plan(
                 "measured_unit": c.measured_unit,
                 "billing_type": c.billing_type.as_str(),
                 "amount": plan.quotas.get(&c.component_type).copied().unwrap_or(0),
-                "price": number(price_of(c)),
-                "future_price": plan.future_prices.get(&c.component_type).copied().map(number),
+                // Model decimals, so strings at the price scale as the client declares them
+                // (the `prices` map above is a method field and stays numeric).
+                "price": decimal_string(price_of(c), 10),
+                "future_price": plan
+                    .future_prices
+                    .get(&c.component_type)
+                    .map(|p| decimal_string(*p, 10)),
             });
             if let Some(period) = c.limit_period {
                 item["limit_period"] = json!(period.as_str());
