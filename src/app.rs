@@ -116,7 +116,7 @@ impl Ledger {
     ) -> Result<(), AggregateError<A::Error>> {
         crate::store::commands::execute(A::framework(self), id, command, ctx).await?;
         if self.options.inline_projection
-            && let Err(err) = self.project_through::<A>(id).await
+            && let Err(err) = self.project_through(&[(A::TYPE, id)]).await
         {
             // The event is committed; the periodic catch-up will apply it.
             tracing::error!(error = ?err, aggregate = A::TYPE, id, "inline projection failed");
@@ -136,30 +136,28 @@ impl Ledger {
     ) -> Result<(), PairError<A::Error, B::Error>> {
         let first_id = first.0;
         together::execute_pair::<A, B>(&self.pool, first, second_id, then, &ctx.metadata()).await?;
-        if self.options.inline_projection {
-            for result in [
-                self.project_through::<A>(first_id).await,
-                self.project_through::<B>(second_id).await,
-            ] {
-                if let Err(err) = result {
-                    tracing::error!(error = ?err, first_id, second_id, "inline projection failed");
-                }
-            }
+        if self.options.inline_projection
+            && let Err(err) = self
+                .project_through(&[(A::TYPE, first_id), (B::TYPE, second_id)])
+                .await
+        {
+            tracing::error!(error = ?err, first_id, second_id, "inline projection failed");
         }
         Ok(())
     }
 
-    async fn project_through<A: Aggregate>(&self, id: &str) -> anyhow::Result<()> {
-        let point = log::last_point_of(&self.pool, A::TYPE, id)
+    /// Waits until the newest event of these aggregates is in the read models.
+    async fn project_through(&self, aggregates: &[(&str, &str)]) -> anyhow::Result<()> {
+        let point = log::last_point_of(&self.pool, aggregates)
             .await
-            .with_context(|| format!("locating the last event of {} {id}", A::TYPE))?;
+            .with_context(|| format!("locating the last event of {aggregates:?}"))?;
         if let Some(point) = point
             && !self
                 .projector
                 .wait_for(point, READ_YOUR_WRITES_TIMEOUT)
                 .await?
         {
-            tracing::warn!(aggregate = A::TYPE, id, "read models lag behind the log");
+            tracing::warn!(?aggregates, "read models lag behind the log");
         }
         Ok(())
     }

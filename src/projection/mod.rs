@@ -219,15 +219,18 @@ impl Projector {
             self.progress.send_replace(after);
             return Ok(0);
         }
-        for event in &events {
-            apply(&mut tx, event).await.with_context(|| {
+        for run in events.chunk_by(|a, b| {
+            a.aggregate_type == b.aggregate_type && a.aggregate_id == b.aggregate_id
+        }) {
+            apply_run(&mut tx, run).await.with_context(|| {
+                let first = &run[0];
                 format!(
-                    "projecting event {} ({} {}/{} #{})",
-                    event.position,
-                    event.event_type,
-                    event.aggregate_type,
-                    event.aggregate_id,
-                    event.sequence
+                    "projecting events from {} ({} {}/{} #{})",
+                    first.position,
+                    first.event_type,
+                    first.aggregate_type,
+                    first.aggregate_id,
+                    first.sequence
                 )
             })?;
         }
@@ -272,6 +275,26 @@ fn decode<A: Aggregate>(event: &StoredEvent) -> anyhow::Result<A::Event> {
     })
 }
 
+/// Applies consecutive events of one aggregate: orders and resources fold the whole run
+/// into one row write, the other read models take the events one by one.
+async fn apply_run(conn: &mut PgConnection, run: &[StoredEvent]) -> anyhow::Result<()> {
+    fn decoded<A: Aggregate>(run: &[StoredEvent]) -> anyhow::Result<Vec<(&StoredEvent, A::Event)>> {
+        run.iter().map(|e| Ok((e, decode::<A>(e)?))).collect()
+    }
+    match run[0].aggregate_type.as_str() {
+        order::Order::TYPE => orders::apply_order(conn, decoded::<order::Order>(run)?).await,
+        resource::Resource::TYPE => {
+            orders::apply_resource(conn, decoded::<resource::Resource>(run)?).await
+        }
+        _ => {
+            for event in run {
+                apply(conn, event).await?;
+            }
+            Ok(())
+        }
+    }
+}
+
 /// Routes one stored event to the read models that care about it.
 async fn apply(conn: &mut PgConnection, event: &StoredEvent) -> anyhow::Result<()> {
     match event.aggregate_type.as_str() {
@@ -293,10 +316,11 @@ async fn apply(conn: &mut PgConnection, event: &StoredEvent) -> anyhow::Result<(
             offerings::apply_offering(conn, event, decode::<offering::Offering>(event)?).await
         }
         order::Order::TYPE => {
-            orders::apply_order(conn, event, decode::<order::Order>(event)?).await
+            orders::apply_order(conn, vec![(event, decode::<order::Order>(event)?)]).await
         }
         resource::Resource::TYPE => {
-            orders::apply_resource(conn, event, decode::<resource::Resource>(event)?).await
+            let decoded = decode::<resource::Resource>(event)?;
+            orders::apply_resource(conn, vec![(event, decoded)]).await
         }
         // Username claims only guard uniqueness; the users table carries the name.
         username::Username::TYPE => Ok(()),

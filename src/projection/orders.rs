@@ -1,5 +1,7 @@
 //! Applying order and resource events: each aggregate's state is folded with its own
 //! `apply` and stored whole as the row's document, beside the columns lists filter on.
+//! Consecutive events of one aggregate (one command's events, as a rule) are folded together
+//! and written once.
 
 use anyhow::Context;
 use cqrs_es::Aggregate;
@@ -10,26 +12,35 @@ use crate::domain::order::{Order, OrderEvent};
 use crate::domain::resource::{Resource, ResourceEvent};
 use crate::store::log::StoredEvent;
 
-/// Loads a row's document unless the row already holds this event (or a later one).
-async fn load<T: serde::de::DeserializeOwned + Default>(
+/// Loads a row's document and folds into it the events of `run` it does not hold yet;
+/// `None` when it holds them all already. Returns the sequence of the last event applied.
+async fn fold<T: Aggregate>(
     conn: &mut PgConnection,
     table: &str,
     uuid: Uuid,
-    sequence: i64,
-) -> anyhow::Result<Option<T>> {
+    run: Vec<(&StoredEvent, T::Event)>,
+) -> anyhow::Result<Option<(T, i64)>> {
     let current: Option<(serde_json::Value, i64)> = sqlx::query_as(&format!(
         "SELECT document, last_seq FROM projection.{table} WHERE uuid = $1 FOR UPDATE"
     ))
     .bind(uuid)
     .fetch_optional(&mut *conn)
     .await?;
-    match current {
-        Some((_, last_seq)) if last_seq >= sequence => Ok(None),
-        Some((document, _)) => Ok(Some(
+    let (mut state, held) = match current {
+        Some((document, last_seq)) => (
             serde_json::from_value(document).with_context(|| format!("decoding a {table} row"))?,
-        )),
-        None => Ok(Some(T::default())),
+            last_seq,
+        ),
+        None => (T::default(), 0),
+    };
+    let mut last = None;
+    for (stored, event) in run {
+        if stored.sequence > held {
+            state.apply(event);
+            last = Some(stored.sequence);
+        }
     }
+    Ok(last.map(|sequence| (state, sequence)))
 }
 
 fn aggregate_uuid(stored: &StoredEvent) -> anyhow::Result<Uuid> {
@@ -37,16 +48,18 @@ fn aggregate_uuid(stored: &StoredEvent) -> anyhow::Result<Uuid> {
         .with_context(|| format!("aggregate id {} is not a uuid", stored.aggregate_id))
 }
 
+/// Applies consecutive events of one order.
 pub async fn apply_order(
     conn: &mut PgConnection,
-    stored: &StoredEvent,
-    event: OrderEvent,
+    run: Vec<(&StoredEvent, OrderEvent)>,
 ) -> anyhow::Result<()> {
-    let uuid = aggregate_uuid(stored)?;
-    let Some(mut order) = load::<Order>(conn, "orders", uuid, stored.sequence).await? else {
+    let Some((first, _)) = run.first() else {
         return Ok(());
     };
-    order.apply(event);
+    let uuid = aggregate_uuid(first)?;
+    let Some((order, sequence)) = fold::<Order>(conn, "orders", uuid, run).await? else {
+        return Ok(());
+    };
     if order.deleted {
         sqlx::query("DELETE FROM projection.orders WHERE uuid = $1")
             .bind(uuid)
@@ -84,7 +97,7 @@ pub async fn apply_order(
     .bind(&spec.slug)
     .bind(created)
     .bind(order.modified.unwrap_or(created))
-    .bind(stored.sequence)
+    .bind(sequence)
     .bind(serde_json::to_value(&order).context("encoding the order document")?)
     .bind(attributes_name(&spec.attributes))
     .execute(&mut *conn)
@@ -101,17 +114,18 @@ fn attributes_name(attributes: &serde_json::Map<String, serde_json::Value>) -> S
     }
 }
 
+/// Applies consecutive events of one resource.
 pub async fn apply_resource(
     conn: &mut PgConnection,
-    stored: &StoredEvent,
-    event: ResourceEvent,
+    run: Vec<(&StoredEvent, ResourceEvent)>,
 ) -> anyhow::Result<()> {
-    let uuid = aggregate_uuid(stored)?;
-    let Some(mut resource) = load::<Resource>(conn, "resources", uuid, stored.sequence).await?
-    else {
+    let Some((first, _)) = run.first() else {
         return Ok(());
     };
-    resource.apply(event);
+    let uuid = aggregate_uuid(first)?;
+    let Some((resource, sequence)) = fold::<Resource>(conn, "resources", uuid, run).await? else {
+        return Ok(());
+    };
     let spec = resource
         .spec
         .as_ref()
@@ -138,7 +152,7 @@ pub async fn apply_resource(
     .bind(resource.state.as_str())
     .bind(created)
     .bind(resource.modified.unwrap_or(created))
-    .bind(stored.sequence)
+    .bind(sequence)
     .bind(serde_json::to_value(&resource).context("encoding the resource document")?)
     .execute(&mut *conn)
     .await?;
