@@ -12,6 +12,7 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use crate::app::LedgerOptions;
@@ -271,9 +272,14 @@ async fn seed(
     count: usize,
 ) -> anyhow::Result<Vec<Uuid>> {
     let permits = Arc::new(Semaphore::new(16));
-    let mut tasks = Vec::with_capacity(count);
+    // Finished tasks are reaped as we go: a task keeps its memory until it is joined.
+    let mut tasks = JoinSet::new();
+    let mut awaiting_provider = Vec::new();
     for i in 0..count {
         let permit = permits.clone().acquire_owned().await?;
+        while let Some(done) = tasks.try_join_next() {
+            awaiting_provider.extend(done??);
+        }
         let ledger = Arc::clone(ledger);
         let (offering, project, customer, provider, plan) = (
             world.offering,
@@ -282,7 +288,7 @@ async fn seed(
             world.provider,
             world.plan,
         );
-        tasks.push(tokio::spawn(async move {
+        tasks.spawn(async move {
             let _permit = permit;
             let ctx = CommandContext::system(Source::Cli);
             let (order, resource) = (Uuid::new_v4(), Uuid::new_v4());
@@ -348,11 +354,10 @@ async fn seed(
                 .await
                 .map_err(|e| anyhow::anyhow!("seeding an order: {e}"))?;
             anyhow::Ok((next == OrderState::PendingProvider).then_some(order))
-        }));
+        });
     }
-    let mut awaiting_provider = Vec::new();
-    for task in tasks {
-        awaiting_provider.extend(task.await??);
+    while let Some(done) = tasks.join_next().await {
+        awaiting_provider.extend(done??);
     }
     Ok(awaiting_provider)
 }

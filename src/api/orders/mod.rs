@@ -145,6 +145,27 @@ fn parse_list<T>(
         .collect()
 }
 
+/// `column = value` for one value, `column = ANY(values)` for several, nothing for none.
+/// A single value is bound as itself so that the plan knows it is one: an index on the
+/// column then also gives the page its order, where `= ANY` of one would need a sort.
+fn push_one_of<'a, T>(qb: &mut QueryBuilder<'a, Postgres>, column: &str, mut values: Vec<T>)
+where
+    T: 'a + sqlx::Encode<'a, Postgres> + sqlx::Type<Postgres> + sqlx::postgres::PgHasArrayType,
+{
+    match values.len() {
+        0 => {}
+        1 => {
+            qb.push(format!(" AND {column} = "));
+            qb.push_bind(values.remove(0));
+        }
+        _ => {
+            qb.push(format!(" AND {column} = ANY("));
+            qb.push_bind(values);
+            qb.push(")");
+        }
+    }
+}
+
 /// The list filters: `state` and `type` are repeatable; uuids that do not parse match
 /// nothing.
 fn push_filters(
@@ -153,43 +174,24 @@ fn push_filters(
     states: &[OrderState],
     types: &[OrderType],
 ) {
-    // One state is compared with `=`, so that the indexes also give the page its order.
-    match states {
-        [] => {}
-        [state] => {
-            qb.push(" AND o.state = ");
-            qb.push_bind(state.as_str());
-        }
-        _ => {
-            qb.push(" AND o.state = ANY(");
-            qb.push_bind(
-                states
-                    .iter()
-                    .map(|s| s.as_str().to_string())
-                    .collect::<Vec<_>>(),
-            );
-            qb.push(")");
-        }
-    }
-    if !types.is_empty() {
-        qb.push(" AND o.type = ANY(");
-        qb.push_bind(
-            types
-                .iter()
-                .map(|t| t.as_str().to_string())
-                .collect::<Vec<_>>(),
-        );
-        qb.push(")");
-    }
+    let names = |names: Vec<&str>| names.into_iter().map(str::to_string).collect();
+    push_one_of(
+        qb,
+        "o.state",
+        names(states.iter().map(|s| s.as_str()).collect()),
+    );
+    push_one_of(
+        qb,
+        "o.type",
+        names(types.iter().map(|t| t.as_str()).collect()),
+    );
     // `offering_uuid` is an "in" filter in newest Waldur: comma-separated uuids.
     if let Some(raw) = params.get("offering_uuid") {
         let uuids: Vec<Uuid> = raw
             .split(',')
             .map(|v| Uuid::parse_str(v.trim()).unwrap_or(Uuid::nil()))
             .collect();
-        qb.push(" AND o.offering_uuid = ANY(");
-        qb.push_bind(uuids);
-        qb.push(")");
+        push_one_of(qb, "o.offering_uuid", uuids);
     }
     for (param, column) in [
         ("project_uuid", "o.project_uuid"),
