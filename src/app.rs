@@ -162,8 +162,9 @@ impl Ledger {
         Ok(())
     }
 
-    /// Runs the catch-up projector every `interval` until the process ends; a zero interval
-    /// runs none (the read models then move only with inline projection and restarts).
+    /// Runs the catch-up projector, and then starts the orders whose start date has come,
+    /// every `interval` until the process ends; a zero interval runs neither (the read
+    /// models then move only with inline projection and restarts).
     pub fn spawn_catch_up(self: &Arc<Self>, interval: Duration) -> tokio::task::JoinHandle<()> {
         let ledger = Arc::clone(self);
         tokio::spawn(async move {
@@ -178,6 +179,12 @@ impl Ledger {
                     Ok(0) => {}
                     Ok(applied) => tracing::debug!(applied, "catch-up applied events"),
                     Err(err) => tracing::error!(error = ?err, "catch-up failed"),
+                }
+                let today = chrono::Utc::now().date_naive();
+                match crate::schedule::start_due_orders(&ledger, today).await {
+                    Ok(0) => {}
+                    Ok(started) => tracing::info!(started, "started orders whose date has come"),
+                    Err(err) => tracing::error!(error = ?err, "starting due orders failed"),
                 }
             }
         })

@@ -6,6 +6,7 @@
 //! - [`store`]: the PostgreSQL event store, event metadata and the global log reader.
 //! - [`projection`]: read models fed from the log, rebuildable at any time.
 //! - [`app`]: the [`app::Ledger`] that runs commands and keeps read models current.
+//! - [`schedule`]: what the ledger does on its own as days pass.
 //! - [`directory`]: user creation, tokens and the first admin, shared by API and CLI.
 //! - [`api`]: the HTTP API in Waldur's wire format.
 //! - [`permissions`]: the role → permission table.
@@ -24,5 +25,6 @@ pub mod directory;
 pub mod domain;
 pub mod permissions;
 pub mod projection;
+pub mod schedule;
 pub mod server;
 pub mod store;

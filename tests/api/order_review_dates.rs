@@ -1,6 +1,8 @@
 //! Consumer approval and start dates (Waldur's `test_order_review`): a project that starts
 //! in the future holds approved orders in pending-project; a past start does not; an order's
-//! own start date does not skip the provider's review of a `Marketplace.Basic` offering.
+//! own start date does not skip the provider's review of a `Marketplace.Basic` offering, and
+//! a provider-approved order with a future start date waits for it, then the scheduler
+//! starts (and, for Basic, completes) it.
 
 use reqwest::StatusCode;
 use serde_json::json;
@@ -85,4 +87,64 @@ async fn a_basic_order_with_a_future_start_date_still_goes_to_the_provider() {
     assert_eq!(state, "pending-provider");
     let body = w.order(&placed.uuid(), &w.manager.token).await.body;
     assert_eq!(body["start_date"], "2999-06-01");
+}
+
+#[tokio::test]
+async fn a_provider_approved_order_waits_for_its_start_date_and_the_scheduler_starts_it() {
+    use chrono::NaiveDate;
+    let w = world().await;
+    let placed = w
+        .place(&w.manager, json!({"start_date": "2999-06-01"}))
+        .await;
+    let order = placed.uuid();
+    w.approve_as_consumer(&order).await;
+
+    let approval = w
+        .action(&order, "approve_by_provider", &w.provider_owner.token)
+        .await;
+    assert_eq!(approval.status, StatusCode::OK, "{}", approval.text);
+    assert_eq!(approval.body["detail"], "Order is pending start date.");
+    assert_eq!(
+        w.order(&order, &w.manager.token).await.body["state"],
+        "pending-start-date"
+    );
+
+    let the_day_before = NaiveDate::from_ymd_opt(2999, 5, 31).unwrap();
+    let early = ledger::schedule::start_due_orders(&w.app.ledger, the_day_before)
+        .await
+        .unwrap();
+    let still = w.order(&order, &w.manager.token).await.body;
+    let the_day = NaiveDate::from_ymd_opt(2999, 6, 1).unwrap();
+    let started = ledger::schedule::start_due_orders(&w.app.ledger, the_day)
+        .await
+        .unwrap();
+    let again = ledger::schedule::start_due_orders(&w.app.ledger, the_day)
+        .await
+        .unwrap();
+
+    assert_eq!((early, started, again), (0, 1, 0));
+    assert_eq!(still["state"], "pending-start-date");
+    let done = w.order(&order, &w.manager.token).await.body;
+    // A Basic order completes as soon as it executes, and its resource with it.
+    assert_eq!(done["state"], "done", "{done}");
+    let resource = w
+        .app
+        .get(
+            &format!(
+                "/api/marketplace-resources/{}/",
+                done["marketplace_resource_uuid"].as_str().unwrap()
+            ),
+            &w.manager.token,
+        )
+        .await;
+    assert_eq!(resource.body["state"], "OK", "{}", resource.text);
+    let actor: String = sqlx::query_scalar(
+        "SELECT metadata->>'actor' FROM events WHERE aggregate_type = 'order' \
+         AND aggregate_id = $1 AND event_type = 'OrderExecutionStarted'",
+    )
+    .bind(&order)
+    .fetch_one(&w.app.ledger.pool)
+    .await
+    .unwrap();
+    assert_eq!(actor, "scheduler");
 }

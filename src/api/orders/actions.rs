@@ -234,17 +234,6 @@ pub(super) async fn run(
     Ok(())
 }
 
-/// The resource command that settles the order's resource with `outcome`.
-fn settlement(target: &Target, outcome: OrderOutcome, ctx: &CommandContext) -> ResourceCommand {
-    ResourceCommand::SettleOrder {
-        order_type: target.spec.order_type,
-        outcome,
-        plan_uuid: target.spec.plan_uuid,
-        limits: target.spec.limits.clone(),
-        at: ctx.now,
-    }
-}
-
 /// Runs `command` on the order and, in the same transaction, the resource command `then`
 /// derives from the events it produced (none: the resource stays as it is).
 pub(super) async fn run_with_resource(
@@ -274,17 +263,14 @@ async fn run_and_settle(
     outcome: OrderOutcome,
     ctx: &CommandContext,
 ) -> Result<(), ApiError> {
-    let settle = settlement(target, outcome, ctx);
+    let settle = target.spec.settlement(outcome, ctx.now);
     run_with_resource(state, target, command, |_| Some(settle.clone()), ctx).await
 }
 
 /// What happens once an order executes: the synchronous processors (Basic, Support)
 /// complete it at once; other types wait for their agent.
 async fn process(state: &ApiState, target: &Target, ctx: &CommandContext) -> Result<(), ApiError> {
-    if matches!(
-        target.offering.offering_type.as_str(),
-        "Marketplace.Basic" | "Support.OfferingTemplate"
-    ) {
+    if target.offering.kind().is_some_and(|k| k.completes_at_once) {
         run_and_settle(
             state,
             target,
@@ -438,13 +424,26 @@ async fn approve_by_provider(
         }
     };
     let ctx = caller.ctx();
+    // An order that is to start later waits for its date; the scheduler starts it then.
+    let waits = target
+        .spec
+        .start_date
+        .is_some_and(|start| start > ctx.now.date_naive());
+    let next = if waits {
+        OrderState::PendingStartDate
+    } else {
+        OrderState::Executing
+    };
     let command = OrderCommand::ApproveByProvider {
         reviewer: caller.uuid,
         attributes,
-        next: OrderState::Executing,
+        next,
         at: ctx.now,
     };
     run(&state, &target, command, &ctx).await?;
+    if waits {
+        return Ok(detail("Order is pending start date."));
+    }
     process(&state, &target, &ctx).await?;
     Ok(detail("Order has been approved and is being processed."))
 }
@@ -590,7 +589,7 @@ async fn set_state_erred(
     };
     // Only an executing order fails (the others only record the error), and only a failure
     // settles the resource: the events the command produced tell which it was.
-    let settle = settlement(&target, OrderOutcome::Erred, &ctx);
+    let settle = target.spec.settlement(OrderOutcome::Erred, ctx.now);
     run_with_resource(
         &state,
         &target,

@@ -336,13 +336,7 @@ pub(crate) async fn place(
     };
     let order_id = hex(spec.uuid);
     let resource_id = hex(spec.resource_uuid);
-    let settle = ResourceCommand::SettleOrder {
-        order_type: spec.order_type,
-        outcome: OrderOutcome::Done,
-        plan_uuid: spec.plan_uuid,
-        limits: spec.limits.clone(),
-        at: ctx.now,
-    };
+    let settle = spec.settlement(OrderOutcome::Done, ctx.now);
     let place = |_: &Resource, _: &[_]| {
         Some(OrderCommand::Place {
             spec: Box::new(spec.clone()),
@@ -357,11 +351,7 @@ pub(crate) async fn place(
         .await?;
 
     // Basic and Support orders are processed synchronously.
-    if next == OrderState::Executing
-        && matches!(
-            record.offering.offering_type.as_str(),
-            "Marketplace.Basic" | "Support.OfferingTemplate"
-        )
+    if next == OrderState::Executing && record.offering.kind().is_some_and(|k| k.completes_at_once)
     {
         state
             .ledger

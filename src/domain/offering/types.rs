@@ -47,6 +47,9 @@ pub struct OfferingType {
     pub order_actions: OrderActions,
     /// Whether providers may add, change and remove components and plans.
     pub manages_components: bool,
+    /// Whether its orders complete as soon as they execute (Waldur's synchronous
+    /// processors), with no agent to report back.
+    pub completes_at_once: bool,
 }
 
 impl OfferingType {
@@ -115,6 +118,7 @@ pub const TYPES: &[OfferingType] = &[
             ..NO_ACTIONS
         },
         manages_components: true,
+        completes_at_once: true,
     },
     // The site agent's type: components are defined per offering, usage reported by the agent.
     OfferingType {
@@ -129,6 +133,7 @@ pub const TYPES: &[OfferingType] = &[
             ..NO_ACTIONS
         },
         manages_components: true,
+        completes_at_once: false,
     },
     OfferingType {
         name: "Marketplace.Script",
@@ -136,6 +141,7 @@ pub const TYPES: &[OfferingType] = &[
         provider_review: ProviderReview::ScriptOption,
         order_actions: NO_ACTIONS,
         manages_components: true,
+        completes_at_once: false,
     },
     OfferingType {
         name: "Support.OfferingTemplate",
@@ -147,6 +153,7 @@ pub const TYPES: &[OfferingType] = &[
             ..NO_ACTIONS
         },
         manages_components: true,
+        completes_at_once: true,
     },
     OfferingType {
         name: "Waldur.RemoteOffering",
@@ -154,6 +161,7 @@ pub const TYPES: &[OfferingType] = &[
         provider_review: ProviderReview::RemoteOption,
         order_actions: NO_ACTIONS,
         manages_components: false,
+        completes_at_once: false,
     },
     // The SLURM allocation package: CPU, GPU and RAM hours are builtin.
     OfferingType {
@@ -166,6 +174,7 @@ pub const TYPES: &[OfferingType] = &[
         provider_review: ProviderReview::Never,
         order_actions: NO_ACTIONS,
         manages_components: true,
+        completes_at_once: false,
     },
     OfferingType {
         name: "OpenStack.Tenant",
@@ -177,6 +186,7 @@ pub const TYPES: &[OfferingType] = &[
         provider_review: ProviderReview::Never,
         order_actions: NO_ACTIONS,
         manages_components: true,
+        completes_at_once: false,
     },
     OfferingType {
         name: "OpenStack.Instance",
@@ -184,6 +194,7 @@ pub const TYPES: &[OfferingType] = &[
         provider_review: ProviderReview::Never,
         order_actions: NO_ACTIONS,
         manages_components: true,
+        completes_at_once: false,
     },
     OfferingType {
         name: "OpenStack.Volume",
@@ -191,6 +202,7 @@ pub const TYPES: &[OfferingType] = &[
         provider_review: ProviderReview::Never,
         order_actions: NO_ACTIONS,
         manages_components: true,
+        completes_at_once: false,
     },
     OfferingType {
         name: "VMware.VirtualMachine",
@@ -202,6 +214,7 @@ pub const TYPES: &[OfferingType] = &[
         provider_review: ProviderReview::Never,
         order_actions: NO_ACTIONS,
         manages_components: true,
+        completes_at_once: false,
     },
     OfferingType {
         name: "Marketplace.Rancher",
@@ -216,6 +229,7 @@ pub const TYPES: &[OfferingType] = &[
         provider_review: ProviderReview::Never,
         order_actions: NO_ACTIONS,
         manages_components: true,
+        completes_at_once: false,
     },
     OfferingType {
         name: "Marketplace.Booking",
@@ -223,6 +237,7 @@ pub const TYPES: &[OfferingType] = &[
         provider_review: ProviderReview::Never,
         order_actions: NO_ACTIONS,
         manages_components: true,
+        completes_at_once: false,
     },
 ];
 

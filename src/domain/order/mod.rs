@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use crate::domain::resource::{OrderOutcome, ResourceCommand};
 use crate::domain_event;
 
 /// Order states with their API names.
@@ -537,6 +538,19 @@ impl OrderEvent {
             | OrderUpdated { at, .. }
             | OrderDeleted { at }
             | OrderUnlinked { at } => *at,
+        }
+    }
+}
+
+impl OrderSpec {
+    /// The command that settles this order's resource once the order ended with `outcome`.
+    pub fn settlement(&self, outcome: OrderOutcome, at: DateTime<Utc>) -> ResourceCommand {
+        ResourceCommand::SettleOrder {
+            order_type: self.order_type,
+            outcome,
+            plan_uuid: self.plan_uuid,
+            limits: self.limits.clone(),
+            at,
         }
     }
 }

@@ -1,0 +1,69 @@
+//! What the ledger does on its own as days pass: an order approved to start on a later date
+//! waits in pending-start-date and starts executing when that date comes (Waldur's periodic
+//! task); orders of offerings that complete at once are then completed with their resource.
+//!
+//! Several ledger processes may run this at once: each move is a command the order's
+//! aggregate checks, so an order another process started already is left alone.
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use cqrs_es::AggregateError;
+use serde_json::Value;
+
+use crate::app::Ledger;
+use crate::domain::offering::Offering;
+use crate::domain::order::{Order, OrderCommand, OrderError};
+use crate::domain::resource::{OrderOutcome, Resource};
+use crate::store::metadata::{Actor, CommandContext, Source};
+
+/// Starts every order waiting for a start date on or before `today`; returns how many.
+pub async fn start_due_orders(ledger: &Ledger, today: NaiveDate) -> anyhow::Result<usize> {
+    let due: Vec<(Value, Option<Value>)> = sqlx::query_as(
+        "SELECT o.document, f.document FROM projection.orders o \
+         LEFT JOIN projection.offerings f ON f.uuid = o.offering_uuid \
+         WHERE o.state = 'pending-start-date' \
+           AND (o.document->'spec'->>'start_date')::date <= $1 \
+         ORDER BY o.created",
+    )
+    .bind(today)
+    .fetch_all(&ledger.pool)
+    .await
+    .context("finding orders whose start date has come")?;
+    let mut started = 0;
+    for (order, offering) in due {
+        let order: Order = serde_json::from_value(order).context("decoding an order")?;
+        let offering: Offering = match offering {
+            Some(doc) => serde_json::from_value(doc).context("decoding an offering")?,
+            None => Offering::default(),
+        };
+        let Some(spec) = order.spec else { continue };
+        let ctx = CommandContext::new(
+            Actor::Scheduler,
+            Source::Scheduler,
+            uuid::Uuid::new_v4().simple().to_string(),
+        );
+        let id = spec.uuid.simple().to_string();
+        match ledger
+            .execute::<Order>(&id, OrderCommand::SetStateExecuting { at: ctx.now }, &ctx)
+            .await
+        {
+            Ok(()) => started += 1,
+            // Started (or otherwise moved) by someone else meanwhile.
+            Err(AggregateError::UserError(OrderError::InvalidState { .. })) => continue,
+            Err(err) => return Err(anyhow::anyhow!("starting order {id}: {err}")),
+        }
+        if offering.kind().is_some_and(|k| k.completes_at_once) {
+            let settle = spec.settlement(OrderOutcome::Done, ctx.now);
+            ledger
+                .execute_pair::<Order, Resource>(
+                    (&id, OrderCommand::SetStateDone { at: ctx.now }),
+                    &spec.resource_uuid.simple().to_string(),
+                    |_, _| Some(settle.clone()),
+                    &ctx,
+                )
+                .await
+                .with_context(|| format!("completing order {id}"))?;
+        }
+    }
+    Ok(started)
+}
