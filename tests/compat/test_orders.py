@@ -420,6 +420,46 @@ def test_orders_are_listed_by_state_and_offering_with_selected_fields(admin, mar
     ]
 
 
+def test_orders_are_filtered_by_dates_approvability_names_and_slugs(admin, base_url, market):
+    """The filters as the client encodes them: datetimes in ISO form with their offset,
+    booleans as `true`, list filters as repeated parameters."""
+    import datetime
+
+    first = order(admin, market, name="alpha")
+    second = order(admin, market, name="beta")
+    basic = order(admin, market, offering=market.basic, name="gamma")
+    marketplace_orders_approve_by_provider.sync_detailed(
+        client=admin, uuid=second.uuid, body=OrderApproveByProviderRequest()
+    )
+
+    def listed(**filters):
+        response = marketplace_orders_list.sync_detailed(
+            client=admin, project_uuid=market.project.uuid, **filters
+        )
+        return [o.uuid for o in body_of(response, HTTPStatus.OK, OrderDetails)]
+
+    tick = datetime.timedelta(microseconds=1)
+    assert listed(created=second.created) == [second.uuid, basic.uuid]
+    assert listed(created_before=second.created - tick) == [first.uuid]
+    # The provider approved the second order after the third was placed.
+    assert listed(modified=basic.created) == [second.uuid, basic.uuid]
+    assert listed(modified_before=basic.created - tick) == [first.uuid]
+    # Staff may approve anything: the filter keeps the orders awaiting the provider.
+    assert listed(can_approve_as_provider=True) == [first.uuid, basic.uuid]
+    assert listed(can_approve_as_consumer=True) == []
+    assert listed(query="BETA") == [second.uuid]
+    assert listed(query=first.uuid.hex) == [first.uuid]
+    assert listed(resource_name=f"gamma {market.unique}") == [basic.uuid]
+    assert listed(offering_slug=[market.basic.slug]) == [basic.uuid]
+    assert listed(offering_slug=[market.basic.slug, market.slurm.slug]) == [
+        first.uuid,
+        second.uuid,
+        basic.uuid,
+    ]
+    resource_url = f"{base_url}/api/marketplace-resources/{first.marketplace_resource_uuid.hex}/"
+    assert listed(resource=resource_url) == [first.uuid]
+
+
 def test_sync_all_follows_the_link_header_past_one_page_of_a_hundred(admin, market):
     # The site agent lists an offering's pending orders with sync_all, which asks for pages
     # of 100 and follows the `next` link of each answer.
