@@ -31,7 +31,7 @@ use crate::domain::order::{OrderSpec, OrderType};
 use crate::domain::resource::{ResourceCommand, ResourceSpec};
 
 use super::placement::{
-    INVALID_OBJECT, PlanRef, check_limits, check_plan, parse_plan_url, place, prices,
+    INVALID_OBJECT, PlanRef, check_limits, check_plan, parse_limits, parse_plan_url, place, prices,
 };
 use super::{JOINS, OrderRow, SELECT, render};
 
@@ -126,33 +126,10 @@ async fn read_input(
     let mut limits = BTreeMap::new();
     match form.raw("limits").cloned() {
         None | Some(Value::Null) => {}
-        Some(Value::Object(map)) => {
-            let mut errors = Map::new();
-            for (key, value) in map {
-                let parsed = match &value {
-                    Value::Number(n) => n.as_i64(),
-                    Value::String(s) => s.trim().parse::<i64>().ok(),
-                    _ => None,
-                };
-                match parsed {
-                    Some(n) if n < 0 => {
-                        errors.insert(
-                            key,
-                            json!(["Ensure this value is greater than or equal to 0."]),
-                        );
-                    }
-                    Some(n) => {
-                        limits.insert(key, n);
-                    }
-                    None => {
-                        errors.insert(key, json!(["A valid integer is required."]));
-                    }
-                }
-            }
-            if !errors.is_empty() {
-                form.error_value("limits", Value::Object(errors));
-            }
-        }
+        Some(Value::Object(map)) => match parse_limits(&map) {
+            Ok(parsed) => limits = parsed,
+            Err(errors) => form.error_value("limits", errors),
+        },
         Some(other) => form.error(
             "limits",
             format!(

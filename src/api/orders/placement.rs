@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::api::ApiState;
@@ -32,6 +32,39 @@ pub(crate) const PLAN_NOT_AVAILABLE: &str = "This plan is not available for sele
 /// out, so it is an internal failure.
 pub(crate) fn command_failed<E: std::error::Error>(err: cqrs_es::AggregateError<E>) -> ApiError {
     ApiError::internal(anyhow::anyhow!("placing the order: {err}"))
+}
+
+/// Requested limits: component type → non-negative integer (numbers or numeric strings).
+/// Fails with the per-key errors DRF gives, as the value of the `limits` field.
+pub(crate) fn parse_limits(raw: &Map<String, Value>) -> Result<BTreeMap<String, i64>, Value> {
+    let mut limits = BTreeMap::new();
+    let mut errors = Map::new();
+    for (key, value) in raw {
+        let parsed = match value {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse::<i64>().ok(),
+            _ => None,
+        };
+        match parsed {
+            Some(n) if n < 0 => {
+                errors.insert(
+                    key.clone(),
+                    json!(["Ensure this value is greater than or equal to 0."]),
+                );
+            }
+            Some(n) => {
+                limits.insert(key.clone(), n);
+            }
+            None => {
+                errors.insert(key.clone(), json!(["A valid integer is required."]));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(limits)
+    } else {
+        Err(Value::Object(errors))
+    }
 }
 
 /// A plan reference: the plan and, for public plan URLs, the offering it was named under.

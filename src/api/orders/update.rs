@@ -14,7 +14,7 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::routing::put;
 use axum::{Json, Router};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use sqlx::QueryBuilder;
 
 use crate::api::ApiState;
@@ -28,7 +28,7 @@ use crate::domain::order::{OrderCommand, OrderState, OrderTerms, OrderType};
 use crate::domain::resource::ResourceCommand;
 
 use super::actions::{Target, load, require, run_with_resource};
-use super::placement::{check_limits, prices};
+use super::placement::{check_limits, parse_limits, prices};
 use super::{JOINS, OrderRow, SELECT, render};
 
 pub fn router() -> Router<Arc<ApiState>> {
@@ -55,35 +55,9 @@ fn object_field(form: &mut Form, name: &str) -> Option<Map<String, Value>> {
 /// `limits`: component type → non-negative integer (numbers or numeric strings).
 fn limits_field(form: &mut Form) -> Option<BTreeMap<String, i64>> {
     let map = object_field(form, "limits")?;
-    let mut limits = BTreeMap::new();
-    let mut errors = Map::new();
-    for (key, value) in map {
-        let parsed = match &value {
-            Value::Number(n) => n.as_i64(),
-            Value::String(s) => s.trim().parse::<i64>().ok(),
-            _ => None,
-        };
-        match parsed {
-            Some(n) if n < 0 => {
-                errors.insert(
-                    key,
-                    json!(["Ensure this value is greater than or equal to 0."]),
-                );
-            }
-            Some(n) => {
-                limits.insert(key, n);
-            }
-            None => {
-                errors.insert(key, json!(["A valid integer is required."]));
-            }
-        }
-    }
-    if errors.is_empty() {
-        Some(limits)
-    } else {
-        form.error_value("limits", Value::Object(errors));
-        None
-    }
+    parse_limits(&map)
+        .map_err(|errors| form.error_value("limits", errors))
+        .ok()
 }
 
 /// The order's terms with the body's fields applied; absent fields stay as they are.

@@ -29,7 +29,7 @@ use crate::api::error::ApiError;
 use crate::api::links::hex;
 use crate::api::offerings::{OfferingRecord, fetch_records};
 use crate::api::orders::placement::{
-    PlanRef, check_limits, check_plan, command_failed, parse_plan_url, place, prices,
+    PlanRef, check_limits, check_plan, command_failed, parse_limits, parse_plan_url, place, prices,
 };
 use crate::domain::offering::model::OfferingState;
 use crate::domain::order::{OrderSpec, OrderType};
@@ -356,29 +356,37 @@ async fn terminate(
     target.begin(&state, &caller, spec).await
 }
 
+/// The resource for a consumer's change of limits or plan, once the checks both share
+/// pass: visibility (404), permission (403), state (409), organization and no other
+/// pending order (400).
+async fn changeable(
+    state: &ApiState,
+    caller: &Caller,
+    raw_uuid: &str,
+    permission: &str,
+) -> Result<Target, ApiError> {
+    let target = load(state, caller, raw_uuid, Side::Consumer).await?;
+    require_permission(state, caller, permission, &target.consumer_scopes()).await?;
+    target.require_state(&[ResourceState::Ok])?;
+    target.require_customer_ok()?;
+    target.require_no_pending_order(state).await?;
+    Ok(target)
+}
+
 async fn update_limits(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
     Path(raw_uuid): Path<String>,
     body: Result<Body, ApiError>,
 ) -> Result<Response, ApiError> {
-    let target = load(&state, &caller, &raw_uuid, Side::Consumer).await?;
-    require_permission(
-        &state,
-        &caller,
-        "RESOURCE.SET_LIMITS",
-        &target.consumer_scopes(),
-    )
-    .await?;
-    target.require_state(&[ResourceState::Ok])?;
-    target.require_customer_ok()?;
-    target.require_no_pending_order(&state).await?;
+    let target = changeable(&state, &caller, &raw_uuid, "RESOURCE.SET_LIMITS").await?;
     let Body(body) = body?;
     let limits = match body.get("limits") {
         None | Some(Value::Null) => {
             return Err(ApiError::field("limits", "This field is required."));
         }
-        Some(_) => read_limits(&object_field(&body, "limits")?)?,
+        Some(_) => parse_limits(&object_field(&body, "limits")?)
+            .map_err(|errors| ApiError::InvalidBody(json!({ "limits": errors })))?,
     };
     target.require_orderable(caller.ctx().now.date_naive())?;
     if limits == target.resource.limits {
@@ -401,55 +409,13 @@ async fn update_limits(
     target.begin(&state, &caller, spec).await
 }
 
-/// `{type: amount}` with whole, non-negative amounts.
-fn read_limits(raw: &Map<String, Value>) -> Result<BTreeMap<String, i64>, ApiError> {
-    let mut limits = BTreeMap::new();
-    let mut errors = Map::new();
-    for (key, value) in raw {
-        let parsed = match value {
-            Value::Number(n) => n.as_i64(),
-            Value::String(s) => s.trim().parse::<i64>().ok(),
-            _ => None,
-        };
-        match parsed {
-            Some(n) if n < 0 => {
-                errors.insert(
-                    key.clone(),
-                    json!(["Ensure this value is greater than or equal to 0."]),
-                );
-            }
-            Some(n) => {
-                limits.insert(key.clone(), n);
-            }
-            None => {
-                errors.insert(key.clone(), json!(["A valid integer is required."]));
-            }
-        }
-    }
-    if errors.is_empty() {
-        Ok(limits)
-    } else {
-        Err(ApiError::InvalidBody(json!({ "limits": errors })))
-    }
-}
-
 async fn switch_plan(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
     Path(raw_uuid): Path<String>,
     body: Result<Body, ApiError>,
 ) -> Result<Response, ApiError> {
-    let target = load(&state, &caller, &raw_uuid, Side::Consumer).await?;
-    require_permission(
-        &state,
-        &caller,
-        "RESOURCE.SET_PLAN",
-        &target.consumer_scopes(),
-    )
-    .await?;
-    target.require_state(&[ResourceState::Ok])?;
-    target.require_customer_ok()?;
-    target.require_no_pending_order(&state).await?;
+    let target = changeable(&state, &caller, &raw_uuid, "RESOURCE.SET_PLAN").await?;
     let Body(body) = body?;
     let plan_ref: PlanRef = match body.get("plan") {
         None | Some(Value::Null) => {
