@@ -87,6 +87,7 @@ CREATE TABLE projection.projects
 );
 CREATE INDEX projects_customer_idx ON projection.projects (customer_uuid);
 CREATE INDEX projects_created_idx ON projection.projects (created);
+CREATE INDEX projects_name_trgm_idx ON projection.projects USING gin (name public.gin_trgm_ops);
 
 -- Role grants in customers ('customer') and projects ('project').
 CREATE TABLE projection.user_roles

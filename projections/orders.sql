@@ -35,3 +35,6 @@ CREATE INDEX orders_provider_idx ON projection.orders (provider_customer_uuid, s
 CREATE INDEX orders_resource_idx ON projection.orders (resource_uuid);
 CREATE INDEX orders_modified_idx ON projection.orders (modified, uuid);
 CREATE INDEX orders_slug_idx ON projection.orders (slug);
+-- `query` looks for the text inside the order's name and slug (and its project's name).
+CREATE INDEX orders_name_trgm_idx ON projection.orders USING gin (name public.gin_trgm_ops);
+CREATE INDEX orders_slug_trgm_idx ON projection.orders USING gin (slug public.gin_trgm_ops);

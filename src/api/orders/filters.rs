@@ -266,9 +266,14 @@ fn push_query(qb: &mut QueryBuilder<'_, Postgres>, query: &str) {
         qb.push_bind(pattern.clone());
         qb.push(" OR o.slug ILIKE ");
         qb.push_bind(pattern.clone());
-        qb.push(" OR o.project_uuid IN (SELECT uuid FROM projection.projects WHERE name ILIKE ");
+        // Each arm has a trigram (or uuid) index; `= ANY(ARRAY(...))` lets the project arm
+        // join them in one bitmap scan instead of filtering every order row.
+        qb.push(
+            " OR o.project_uuid = ANY(ARRAY(SELECT uuid FROM projection.projects \
+             WHERE name ILIKE ",
+        );
         qb.push_bind(pattern.clone());
-        qb.push("))");
+        qb.push(")))");
     };
     match Uuid::parse_str(query) {
         Ok(uuid) => {
