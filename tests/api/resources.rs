@@ -2,7 +2,7 @@
 //! the provider's backend id.
 
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::{Reply, TestApp};
 use crate::resource_world::{PROVIDER_RESOURCES, RESOURCES, plan_uuid, world};
@@ -59,7 +59,6 @@ async fn a_resource_renders_every_field_the_client_reads_without_nulls_where_it_
         "scope",
         "description",
         "state",
-        "resource_uuid",
         "backend_id",
         "effective_id",
         "project",
@@ -69,10 +68,6 @@ async fn a_resource_renders_every_field_the_client_reads_without_nulls_where_it_
         "project_end_date_requested_by",
         "customer_uuid",
         "customer_name",
-        "parent_offering_uuid",
-        "parent_offering_name",
-        "parent_uuid",
-        "parent_name",
         "name",
         "slug",
         "error_message",
@@ -109,6 +104,16 @@ async fn a_resource_renders_every_field_the_client_reads_without_nulls_where_it_
         "options",
     ] {
         assert!(body[key].is_object(), "{key} is {}", body[key]);
+    }
+    // No backend scope and no parent offering: nullable keys are null, the others absent.
+    assert_eq!(body["resource_uuid"], Value::Null);
+    for key in [
+        "parent_offering_uuid",
+        "parent_offering_name",
+        "parent_uuid",
+        "parent_name",
+    ] {
+        assert!(body.get(key).is_none(), "{key} is {}", body[key]);
     }
     for key in [
         "resource_type",

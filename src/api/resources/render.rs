@@ -1,7 +1,8 @@
 //! A resource as Waldur's `ResourceSerializer` renders it, with every key the published
-//! client's `Resource` model reads. Keys the client parses as uuids or strings are never
-//! null: the ledger has no backend scopes or parent offerings, so their uuids are the nil
-//! uuid and their names empty.
+//! client's `Resource` model reads. Keys the client parses as plain strings are never null;
+//! those it takes as nullable (`plan_uuid`, `resource_uuid`) are null when there is nothing
+//! to name, and the parent keys, which it cannot take as null, are left out as Waldur does
+//! for a resource without a parent (the ledger has no parent offerings).
 
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -42,7 +43,6 @@ pub(crate) fn render(row: &ResourceRow, links: &Links, side: Side) -> Result<Val
     let modified = resource.modified.map(timestamp).or(created.clone());
     let can_terminate =
         matches!(resource.state, ResourceState::Ok | ResourceState::Erred) && !row.pending_order;
-    let nil = hex(Uuid::nil());
     let limit_usage: serde_json::Map<String, Value> = resource
         .limits
         .keys()
@@ -75,7 +75,7 @@ pub(crate) fn render(row: &ResourceRow, links: &Links, side: Side) -> Result<Val
         "plan": plan.map(|p| plan_url(links, spec.offering_uuid, p.uuid, PlanSide::Public)),
         "plan_unit": plan.map(|p| p.unit.as_str()),
         "plan_name": plan.map(|p| p.name.clone()).unwrap_or_default(),
-        "plan_uuid": plan.map(|p| hex(p.uuid)).unwrap_or_else(|| nil.clone()),
+        "plan_uuid": plan.map(|p| hex(p.uuid)),
         "plan_description": plan.map(|p| p.description.clone()).unwrap_or_default(),
         "attributes": spec.attributes,
         "limits": resource.limits,
@@ -86,7 +86,7 @@ pub(crate) fn render(row: &ResourceRow, links: &Links, side: Side) -> Result<Val
         "scope": "",
         "description": "",
         "state": resource.state.as_str(),
-        "resource_uuid": nil,
+        "resource_uuid": null,
         "backend_id": resource.backend_id,
         "effective_id": "",
         "resource_type": null,
@@ -101,10 +101,6 @@ pub(crate) fn render(row: &ResourceRow, links: &Links, side: Side) -> Result<Val
         "customer_uuid": hex(spec.customer_uuid),
         "customer_name": row.customer_name.clone().unwrap_or_default(),
         "customer_slug": row.customer_slug.clone().unwrap_or_default(),
-        "parent_offering_uuid": nil,
-        "parent_offering_name": "",
-        "parent_uuid": nil,
-        "parent_name": "",
         "backend_metadata": {},
         "is_usage_based": has_billing(BillingType::Usage),
         "is_limit_based": has_billing(BillingType::Limit),
