@@ -20,7 +20,7 @@ use crate::domain::user::User;
 use crate::domain::username::Username;
 use crate::permissions::Permissions;
 use crate::projection::Projector;
-use crate::store::log;
+use crate::store::log::{self, LogPoint};
 use crate::store::metadata::CommandContext;
 use crate::store::together::{self, PairError};
 
@@ -116,7 +116,7 @@ impl Ledger {
     ) -> Result<(), AggregateError<A::Error>> {
         crate::store::commands::execute(A::framework(self), id, command, ctx).await?;
         if self.options.inline_projection
-            && let Err(err) = self.project_through(&[(A::TYPE, id)]).await
+            && let Err(err) = self.project_through::<A>(id).await
         {
             // The event is committed; the periodic catch-up will apply it.
             tracing::error!(error = ?err, aggregate = A::TYPE, id, "inline projection failed");
@@ -135,29 +135,37 @@ impl Ledger {
         ctx: &CommandContext,
     ) -> Result<(), PairError<A::Error, B::Error>> {
         let first_id = first.0;
-        together::execute_pair::<A, B>(&self.pool, first, second_id, then, &ctx.metadata()).await?;
+        let written =
+            together::execute_pair::<A, B>(&self.pool, first, second_id, then, &ctx.metadata())
+                .await?;
         if self.options.inline_projection
-            && let Err(err) = self
-                .project_through(&[(A::TYPE, first_id), (B::TYPE, second_id)])
-                .await
+            && let Some(point) = written
+            && let Err(err) = self.project_to(point).await
         {
             tracing::error!(error = ?err, first_id, second_id, "inline projection failed");
         }
         Ok(())
     }
 
-    /// Waits until the newest event of these aggregates is in the read models.
-    async fn project_through(&self, aggregates: &[(&str, &str)]) -> anyhow::Result<()> {
-        let point = log::last_point_of(&self.pool, aggregates)
+    /// Waits until the newest event of one aggregate is in the read models.
+    async fn project_through<A: Aggregate>(&self, id: &str) -> anyhow::Result<()> {
+        let point = log::last_point_of(&self.pool, A::TYPE, id)
             .await
-            .with_context(|| format!("locating the last event of {aggregates:?}"))?;
-        if let Some(point) = point
-            && !self
-                .projector
-                .wait_for(point, READ_YOUR_WRITES_TIMEOUT)
-                .await?
+            .with_context(|| format!("locating the last event of {} {id}", A::TYPE))?;
+        match point {
+            Some(point) => self.project_to(point).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Waits until the event at `point` is in the read models.
+    async fn project_to(&self, point: LogPoint) -> anyhow::Result<()> {
+        if !self
+            .projector
+            .wait_for(point, READ_YOUR_WRITES_TIMEOUT)
+            .await?
         {
-            tracing::warn!(?aggregates, "read models lag behind the log");
+            tracing::warn!(?point, "read models lag behind the log");
         }
         Ok(())
     }

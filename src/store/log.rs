@@ -82,21 +82,19 @@ pub async fn read_after<'e>(
         .await
 }
 
-/// The log point of the newest event of these aggregates (type, id), if they have any.
+/// The log point of the newest event of one aggregate, if it has any.
 pub async fn last_point_of<'e>(
     executor: impl PgExecutor<'e>,
-    aggregates: &[(&str, &str)],
+    aggregate_type: &str,
+    aggregate_id: &str,
 ) -> sqlx::Result<Option<LogPoint>> {
-    let (types, ids): (Vec<&str>, Vec<&str>) = aggregates.iter().copied().unzip();
     let row: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT last.xid, last.position FROM unnest($1::text[], $2::text[]) AS a(t, i) \
-         CROSS JOIN LATERAL (SELECT e.transaction_id::text::bigint AS xid, e.position \
-             FROM events e WHERE e.aggregate_type = a.t AND e.aggregate_id = a.i \
-             ORDER BY e.sequence DESC LIMIT 1) AS last \
-         ORDER BY last.xid DESC, last.position DESC LIMIT 1",
+        "SELECT transaction_id::text::bigint, position FROM events \
+         WHERE aggregate_type = $1 AND aggregate_id = $2 \
+         ORDER BY sequence DESC LIMIT 1",
     )
-    .bind(types)
-    .bind(ids)
+    .bind(aggregate_type)
+    .bind(aggregate_id)
     .fetch_optional(executor)
     .await?;
     Ok(row.map(|(xid, position)| LogPoint { xid, position }))

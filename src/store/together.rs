@@ -17,6 +17,7 @@ use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 
 use crate::store::commands::CONFLICT_RETRIES;
+use crate::store::log::LogPoint;
 
 /// Why a pair of commands did not commit.
 #[derive(Debug, thiserror::Error)]
@@ -69,19 +70,27 @@ async fn decide<A: Aggregate<Services = ()>>(
     Ok(sink.collect().await)
 }
 
-/// Appends `events` after `sequence`; `Ok(false)` when another writer got there first.
+/// What appending did: the log point of the last event written, or a lost race.
+enum Appended {
+    Written(Option<LogPoint>),
+    Conflict,
+}
+
+/// Appends `events` after `sequence`.
 async fn append<A: Aggregate>(
     conn: &mut PgConnection,
     id: &str,
     sequence: i64,
     events: &[A::Event],
     metadata: &Value,
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<Appended> {
+    let mut last = None;
     for (offset, event) in events.iter().enumerate() {
         let payload = serde_json::to_value(event).context("serializing an event")?;
-        let result = sqlx::query(
+        let result: Result<(i64, i64), sqlx::Error> = sqlx::query_as(
             "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
-             event_version, payload, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             event_version, payload, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             RETURNING transaction_id::text::bigint, position",
         )
         .bind(A::TYPE)
         .bind(id)
@@ -90,29 +99,32 @@ async fn append<A: Aggregate>(
         .bind(event.event_version())
         .bind(payload)
         .bind(metadata)
-        .execute(&mut *conn)
+        .fetch_one(&mut *conn)
         .await;
         match result {
-            Ok(_) => {}
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(false),
+            Ok((xid, position)) => last = Some(LogPoint { xid, position }),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Ok(Appended::Conflict);
+            }
             Err(e) => {
                 return Err(e).with_context(|| format!("appending to {} {id}", A::TYPE));
             }
         }
     }
-    Ok(true)
+    Ok(Appended::Written(last))
 }
 
 /// Runs `first` on aggregate `first_id`, then the command `then` derives from the first
 /// aggregate's new state and events (none: only the first changes) on `second_id`, and
-/// commits every event of both in one transaction.
+/// commits every event of both in one transaction. Returns the log point of the last event
+/// written (none when neither command changed anything).
 pub async fn execute_pair<A, B>(
     pool: &PgPool,
     (first_id, first): (&str, A::Command),
     second_id: &str,
     then: impl Fn(&A, &[A::Event]) -> Option<B::Command>,
     metadata: &HashMap<String, String>,
-) -> Result<(), PairError<A::Error, B::Error>>
+) -> Result<Option<LogPoint>, PairError<A::Error, B::Error>>
 where
     A: Aggregate<Services = ()>,
     A::Command: Clone,
@@ -126,19 +138,24 @@ where
             .await
             .map_err(PairError::First)?;
         let second = then(&a.aggregate, &first_events);
-        let mut committed =
+        let mut outcome =
             append::<A>(&mut tx, first_id, a.sequence, &first_events, &metadata).await?;
-        if committed && let Some(command) = second {
+        if let (Appended::Written(first_point), Some(command)) = (&outcome, second) {
+            let first_point = *first_point;
             let mut b = load::<B>(&mut tx, second_id).await?;
             let second_events = decide(&mut b.aggregate, command)
                 .await
                 .map_err(PairError::Second)?;
-            committed =
-                append::<B>(&mut tx, second_id, b.sequence, &second_events, &metadata).await?;
+            outcome = match append::<B>(&mut tx, second_id, b.sequence, &second_events, &metadata)
+                .await?
+            {
+                Appended::Written(point) => Appended::Written(point.or(first_point)),
+                Appended::Conflict => Appended::Conflict,
+            };
         }
-        if committed {
+        if let Appended::Written(point) = outcome {
             tx.commit().await.context("committing a pair of commands")?;
-            return Ok(());
+            return Ok(point);
         }
         // Dropping the transaction rolls back whatever half was written.
         drop(tx);
