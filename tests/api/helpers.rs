@@ -110,6 +110,16 @@ pub struct TestUser {
     pub token: String,
 }
 
+/// The people of an order's story: the consumer's and the provider's owners, a manager and
+/// an admin of the project, and a stranger with no role anywhere.
+pub struct Cast {
+    pub consumer_owner: TestUser,
+    pub provider_owner: TestUser,
+    pub manager: TestUser,
+    pub admin: TestUser,
+    pub stranger: TestUser,
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(Arc::new(TestDatabase::new()), LedgerOptions::default(), 100).await
 }
@@ -322,6 +332,40 @@ impl TestApp {
             )
             .await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    }
+
+    /// Creates the [`Cast`] around a consumer organization, its project and a provider.
+    pub async fn cast(&self, consumer: &Reply, project: &Reply, provider: &Reply) -> Cast {
+        let consumer_owner = self.create_user("consumer-owner").await;
+        self.grant(
+            "customers",
+            &consumer.uuid(),
+            &consumer_owner,
+            "CUSTOMER.OWNER",
+        )
+        .await;
+        let provider_owner = self.create_user("provider-owner").await;
+        self.grant(
+            "customers",
+            &provider.uuid(),
+            &provider_owner,
+            "CUSTOMER.OWNER",
+        )
+        .await;
+        let manager = self.create_user("manager").await;
+        self.grant("projects", &project.uuid(), &manager, "PROJECT.MANAGER")
+            .await;
+        let admin = self.create_user("admin-user").await;
+        self.grant("projects", &project.uuid(), &admin, "PROJECT.ADMIN")
+            .await;
+        let stranger = self.create_user("stranger").await;
+        Cast {
+            consumer_owner,
+            provider_owner,
+            manager,
+            admin,
+            stranger,
+        }
     }
 
     /// Staff creates a category.

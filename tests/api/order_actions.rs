@@ -8,7 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{Reply, TestApp, TestUser, spawn_app};
+use crate::helpers::{Cast, Reply, TestApp, TestUser, spawn_app};
 
 struct World {
     app: TestApp,
@@ -50,29 +50,13 @@ async fn world() -> World {
     let slurm = app
         .create_offering(&provider.url(), &category.url(), "Marketplace.Slurm", plans)
         .await;
-    let consumer_owner = app.create_user("consumer-owner").await;
-    app.grant(
-        "customers",
-        &consumer.uuid(),
-        &consumer_owner,
-        "CUSTOMER.OWNER",
-    )
-    .await;
-    let provider_owner = app.create_user("provider-owner").await;
-    app.grant(
-        "customers",
-        &provider.uuid(),
-        &provider_owner,
-        "CUSTOMER.OWNER",
-    )
-    .await;
-    let manager = app.create_user("manager").await;
-    app.grant("projects", &project.uuid(), &manager, "PROJECT.MANAGER")
-        .await;
-    let admin = app.create_user("admin-user").await;
-    app.grant("projects", &project.uuid(), &admin, "PROJECT.ADMIN")
-        .await;
-    let stranger = app.create_user("stranger").await;
+    let Cast {
+        consumer_owner,
+        provider_owner,
+        manager,
+        admin,
+        stranger,
+    } = app.cast(&consumer, &project, &provider).await;
     World {
         app,
         consumer,

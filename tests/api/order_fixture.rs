@@ -5,7 +5,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Reply, TestApp, TestUser, spawn_app};
+use crate::helpers::{Cast, Reply, TestApp, TestUser, spawn_app};
 
 pub const ORDERS: &str = "/api/marketplace-orders/";
 
@@ -60,29 +60,13 @@ pub async fn world_on(app: TestApp) -> World {
         )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-    let consumer_owner = app.create_user("consumer-owner").await;
-    app.grant(
-        "customers",
-        &consumer.uuid(),
-        &consumer_owner,
-        "CUSTOMER.OWNER",
-    )
-    .await;
-    let provider_owner = app.create_user("provider-owner").await;
-    app.grant(
-        "customers",
-        &provider.uuid(),
-        &provider_owner,
-        "CUSTOMER.OWNER",
-    )
-    .await;
-    let manager = app.create_user("manager").await;
-    app.grant("projects", &project.uuid(), &manager, "PROJECT.MANAGER")
-        .await;
-    let admin = app.create_user("admin-user").await;
-    app.grant("projects", &project.uuid(), &admin, "PROJECT.ADMIN")
-        .await;
-    let stranger = app.create_user("stranger").await;
+    let Cast {
+        consumer_owner,
+        provider_owner,
+        manager,
+        admin,
+        stranger,
+    } = app.cast(&consumer, &project, &provider).await;
     World {
         app,
         project,

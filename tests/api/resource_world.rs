@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Reply, TestApp, TestUser, spawn_app};
+use crate::helpers::{Cast, Reply, TestApp, TestUser, spawn_app};
 
 pub(crate) const ORDERS: &str = "/api/marketplace-orders/";
 pub(crate) const RESOURCES: &str = "/api/marketplace-resources/";
@@ -31,26 +31,13 @@ pub(crate) async fn world() -> World {
     let project = app.create_project(&consumer.url(), "Alpha").await;
     let provider = app.create_provider("Provider Org").await;
     let category = app.create_category("Compute").await;
-    let consumer_owner = app.create_user("consumer-owner").await;
-    app.grant(
-        "customers",
-        &consumer.uuid(),
-        &consumer_owner,
-        "CUSTOMER.OWNER",
-    )
-    .await;
-    let provider_owner = app.create_user("provider-owner").await;
-    app.grant(
-        "customers",
-        &provider.uuid(),
-        &provider_owner,
-        "CUSTOMER.OWNER",
-    )
-    .await;
-    let manager = app.create_user("manager").await;
-    app.grant("projects", &project.uuid(), &manager, "PROJECT.MANAGER")
-        .await;
-    let stranger = app.create_user("stranger").await;
+    let Cast {
+        consumer_owner,
+        provider_owner,
+        manager,
+        stranger,
+        ..
+    } = app.cast(&consumer, &project, &provider).await;
     let mut w = World {
         app,
         consumer,
