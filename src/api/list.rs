@@ -355,6 +355,44 @@ pub fn push_uuid(
     }
 }
 
+/// `column = value` for one value, `column = ANY(values)` for several, nothing for none.
+/// A single value is bound as itself so that the plan knows it is one: an index on the
+/// column then also gives the page its order, where `= ANY` of one would need a sort.
+pub fn push_one_of<'a, T>(
+    qb: &mut sqlx::QueryBuilder<'a, sqlx::Postgres>,
+    column: &str,
+    mut values: Vec<T>,
+) where
+    T: 'a
+        + sqlx::Encode<'a, sqlx::Postgres>
+        + sqlx::Type<sqlx::Postgres>
+        + sqlx::postgres::PgHasArrayType,
+{
+    match values.len() {
+        0 => {}
+        1 => {
+            qb.push(format!(" AND {column} = "));
+            qb.push_bind(values.remove(0));
+        }
+        _ => {
+            qb.push(format!(" AND {column} = ANY("));
+            qb.push_bind(values);
+            qb.push(")");
+        }
+    }
+}
+
+/// Pushes ` AND {column}` matching any value of the repeated text filter `param`.
+pub fn push_strings(
+    qb: &mut sqlx::QueryBuilder<'_, sqlx::Postgres>,
+    params: &QueryParams,
+    param: &str,
+    column: &str,
+) {
+    let values = params.all(param).into_iter().map(str::to_string).collect();
+    push_one_of(qb, column, values);
+}
+
 /// Pushes `sql` with every `$1` replaced by a bind of `value` (visibility subqueries).
 pub fn push_with_caller(
     qb: &mut sqlx::QueryBuilder<'_, sqlx::Postgres>,

@@ -126,16 +126,7 @@ fn push_plan_filters(qb: &mut QueryBuilder<'_, Postgres>, params: &QueryParams) 
             qb.push_bind(Uuid::parse_str(raw.trim()).unwrap_or(Uuid::nil()));
         }
     }
-    let slugs: Vec<String> = params
-        .all("offering_slug")
-        .into_iter()
-        .map(str::to_string)
-        .collect();
-    if !slugs.is_empty() {
-        qb.push(" AND o.slug = ANY(");
-        qb.push_bind(slugs);
-        qb.push(")");
-    }
+    crate::api::list::push_strings(qb, params, "offering_slug", "o.slug");
 }
 
 /// Every authenticated user sees every plan (there are no organization-group restrictions).

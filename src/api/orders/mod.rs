@@ -17,7 +17,9 @@ use crate::api::ApiState;
 use crate::api::auth::Caller;
 use crate::api::error::ApiError;
 use crate::api::links::{Links, hex, parse_path_uuid, timestamp};
-use crate::api::list::{OrderKey, Paging, QueryParams, order_by, page_response, select_fields};
+use crate::api::list::{
+    OrderKey, Paging, QueryParams, order_by, page_response, push_one_of, select_fields,
+};
 use crate::api::offerings::{PlanSide, decimal_string, number, plan_url};
 use crate::domain::offering::Offering;
 use crate::domain::order::{Order, OrderState, OrderType};
@@ -143,27 +145,6 @@ fn parse_list<T>(
             })
         })
         .collect()
-}
-
-/// `column = value` for one value, `column = ANY(values)` for several, nothing for none.
-/// A single value is bound as itself so that the plan knows it is one: an index on the
-/// column then also gives the page its order, where `= ANY` of one would need a sort.
-fn push_one_of<'a, T>(qb: &mut QueryBuilder<'a, Postgres>, column: &str, mut values: Vec<T>)
-where
-    T: 'a + sqlx::Encode<'a, Postgres> + sqlx::Type<Postgres> + sqlx::postgres::PgHasArrayType,
-{
-    match values.len() {
-        0 => {}
-        1 => {
-            qb.push(format!(" AND {column} = "));
-            qb.push_bind(values.remove(0));
-        }
-        _ => {
-            qb.push(format!(" AND {column} = ANY("));
-            qb.push_bind(values);
-            qb.push(")");
-        }
-    }
 }
 
 /// The list filters: `state` and `type` are repeatable; uuids that do not parse match

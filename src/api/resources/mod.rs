@@ -202,16 +202,7 @@ fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, params: &QueryParams, state
             qb.push_bind(uuid);
         }
     }
-    let slugs: Vec<String> = params
-        .all("offering_slug")
-        .into_iter()
-        .map(str::to_string)
-        .collect();
-    if !slugs.is_empty() {
-        qb.push(" AND f.slug = ANY(");
-        qb.push_bind(slugs);
-        qb.push(")");
-    }
+    crate::api::list::push_strings(qb, params, "offering_slug", "f.slug");
     crate::api::list::push_bools(
         qb,
         params,
