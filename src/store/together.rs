@@ -38,6 +38,8 @@ struct Loaded<A> {
     sequence: i64,
 }
 
+/// Loads one aggregate as the framework does (the store has no upcasters; one added there
+/// must be applied here too).
 async fn load<A: Aggregate>(conn: &mut PgConnection, id: &str) -> anyhow::Result<Loaded<A>> {
     let rows: Vec<(i64, Value)> = sqlx::query_as(
         "SELECT sequence, payload FROM events \
@@ -103,7 +105,11 @@ async fn append<A: Aggregate>(
         .await;
         match result {
             Ok((xid, position)) => last = Some(LogPoint { xid, position }),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            // Another writer took the sequence number (or, writing the same two aggregates
+            // in the other order, was chosen by PostgreSQL to go first): decide again.
+            Err(sqlx::Error::Database(e))
+                if e.is_unique_violation() || e.code().as_deref() == Some("40P01") =>
+            {
                 return Ok(Appended::Conflict);
             }
             Err(e) => {
