@@ -76,6 +76,26 @@ fn parse_form(bytes: &[u8]) -> Body {
     Body(map)
 }
 
+/// DRF's message for a value that should have been a dictionary.
+pub fn expected_dict(value: &Value) -> String {
+    format!(
+        "Expected a dictionary of items but got type \"{}\".",
+        python_type_name(value)
+    )
+}
+
+/// An optional dictionary field of a JSON body: absent or null reads as empty.
+pub fn dict_field(
+    body: &serde_json::Map<String, Value>,
+    name: &str,
+) -> Result<serde_json::Map<String, Value>, ApiError> {
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(serde_json::Map::new()),
+        Some(Value::Object(map)) => Ok(map.clone()),
+        Some(other) => Err(ApiError::field(name, expected_dict(other))),
+    }
+}
+
 /// The name DRF uses for a JSON value's type in its messages.
 pub fn python_type_name(value: &Value) -> &'static str {
     match value {

@@ -3,8 +3,8 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{Reply, TestApp};
-use crate::order_fixture::{ORDERS, world};
+use crate::helpers::{Reply, TestApp, TestUser};
+use crate::order_fixture::{ORDERS, World, world};
 
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n";
 const BOUNDARY: &str = "ledger-test-boundary";
@@ -79,19 +79,21 @@ impl TestApp {
     }
 }
 
+impl World {
+    /// Uploads a small PDF as the order's attachment, as `user`.
+    async fn attach_pdf(&self, order: &str, user: &TestUser) -> Reply {
+        self.app
+            .upload_attachment(order, &user.token, &[("attachment", Some("po.pdf"), PDF)])
+            .await
+    }
+}
+
 #[tokio::test]
 async fn a_pdf_uploaded_to_a_pending_order_is_linked_from_the_order_and_served_back() {
     let w = world().await;
     let order = w.pending_consumer().await;
 
-    let reply = w
-        .app
-        .upload_attachment(
-            &order,
-            &w.manager.token,
-            &[("attachment", Some("po.pdf"), PDF)],
-        )
-        .await;
+    let reply = w.attach_pdf(&order, &w.manager).await;
 
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     let url = format!("{}{ORDERS}{order}/attachment/", w.app.address);
@@ -113,14 +115,7 @@ async fn attachments_are_stored_once_by_content_and_never_inside_an_event() {
     let second = w.pending_consumer().await;
 
     for order in [&first, &second] {
-        let reply = w
-            .app
-            .upload_attachment(
-                order,
-                &w.manager.token,
-                &[("attachment", Some("po.pdf"), PDF)],
-            )
-            .await;
+        let reply = w.attach_pdf(order, &w.manager).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     }
 
@@ -240,14 +235,7 @@ async fn attachments_change_only_while_the_order_is_pending() {
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
 
-    let upload = w
-        .app
-        .upload_attachment(
-            &order,
-            &w.manager.token,
-            &[("attachment", Some("po.pdf"), PDF)],
-        )
-        .await;
+    let upload = w.attach_pdf(&order, &w.manager).await;
     let delete = w
         .action(&order, "delete_attachment", &w.manager.token)
         .await;
@@ -265,14 +253,7 @@ async fn attachments_change_only_while_the_order_is_pending() {
 async fn deleting_an_attachment_answers_204_and_404_when_there_is_none() {
     let w = world().await;
     let order = w.pending_consumer().await;
-    let reply = w
-        .app
-        .upload_attachment(
-            &order,
-            &w.manager.token,
-            &[("attachment", Some("po.pdf"), PDF)],
-        )
-        .await;
+    let reply = w.attach_pdf(&order, &w.manager).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
 
     let first = w.action(&order, "delete_attachment", &w.admin.token).await;
@@ -292,14 +273,7 @@ async fn strangers_cannot_attach_files_to_orders_they_do_not_see() {
     let w = world().await;
     let order = w.pending_consumer().await;
 
-    let reply = w
-        .app
-        .upload_attachment(
-            &order,
-            &w.stranger.token,
-            &[("attachment", Some("po.pdf"), PDF)],
-        )
-        .await;
+    let reply = w.attach_pdf(&order, &w.stranger).await;
 
     assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.text);
 }
@@ -324,14 +298,7 @@ async fn an_offering_that_requires_a_purchase_order_is_approved_only_with_one_at
     let without = w
         .action(&order, "approve_by_consumer", &w.consumer_owner.token)
         .await;
-    let upload = w
-        .app
-        .upload_attachment(
-            &order,
-            &w.manager.token,
-            &[("attachment", Some("po.pdf"), PDF)],
-        )
-        .await;
+    let upload = w.attach_pdf(&order, &w.manager).await;
     assert_eq!(upload.status, StatusCode::OK, "{}", upload.text);
     let with = w
         .action(&order, "approve_by_consumer", &w.consumer_owner.token)

@@ -433,25 +433,28 @@ async fn a_pending_order_for_the_resource_is_refused_with_waldurs_message() {
     use ledger::domain::resource::{OrderOutcome, Resource, ResourceCommand};
     use ledger::store::metadata::{CommandContext, Source};
     let ctx = CommandContext::system(Source::Cli);
-    for command in [
-        ResourceCommand::BeginChange {
-            order_type: ledger::domain::order::OrderType::Update,
-            at: ctx.now,
-        },
-        ResourceCommand::SettleOrder {
-            order_type: ledger::domain::order::OrderType::Update,
-            outcome: OrderOutcome::Erred,
-            plan_uuid: None,
-            limits: Default::default(),
-            at: ctx.now,
-        },
-    ] {
-        w.app
-            .ledger
-            .execute::<Resource>(&resource, command, &ctx)
-            .await
-            .unwrap();
-    }
+    let erred_update = ResourceCommand::SettleOrder {
+        order_type: ledger::domain::order::OrderType::Update,
+        outcome: OrderOutcome::Erred,
+        plan_uuid: None,
+        limits: Default::default(),
+        at: ctx.now,
+    };
+    let run = |command: ResourceCommand| {
+        let (ledger, resource, ctx) = (&w.app.ledger, &resource, &ctx);
+        async move {
+            ledger
+                .execute::<Resource>(resource, command, ctx)
+                .await
+                .unwrap()
+        }
+    };
+    run(ResourceCommand::BeginChange {
+        order_type: ledger::domain::order::OrderType::Update,
+        at: ctx.now,
+    })
+    .await;
+    run(erred_update.clone()).await;
     assert_eq!(w.state_of(&resource).await, "Erred");
     let order_uuid = placed(
         &w.app
@@ -459,18 +462,7 @@ async fn a_pending_order_for_the_resource_is_refused_with_waldurs_message() {
             .await,
     );
     // Put the resource back to Erred with the Terminate order still pending.
-    let reject_free = ResourceCommand::SettleOrder {
-        order_type: ledger::domain::order::OrderType::Update,
-        outcome: OrderOutcome::Erred,
-        plan_uuid: None,
-        limits: Default::default(),
-        at: ctx.now,
-    };
-    w.app
-        .ledger
-        .execute::<Resource>(&resource, reject_free, &ctx)
-        .await
-        .unwrap();
+    run(erred_update).await;
     assert_eq!(w.state_of(&resource).await, "Erred");
 
     let reply = w

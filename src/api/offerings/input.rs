@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use crate::api::body::python_type_name;
+use crate::api::body::{expected_dict, python_type_name};
 use crate::api::form::{Form, NOT_NULL, REQUIRED};
 use crate::domain::offering::model::{
     BillingType, Component, LimitPeriod, OfferingSettings, Plan, PlanUnit,
@@ -166,10 +166,7 @@ fn clean_options(value: &Value) -> Result<Value, Value> {
                 Err(Value::Object(field_errors))
             }
         }
-        Some(other) => Err(json!([format!(
-            "Expected a dictionary of items but got type \"{}\".",
-            python_type_name(other)
-        )])),
+        Some(other) => Err(json!([expected_dict(other)])),
     };
     let (order, options) = match (order, options) {
         (Ok(order), Ok(options)) => (order, options),

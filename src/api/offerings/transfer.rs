@@ -27,6 +27,7 @@ use super::{
 use crate::api::ApiState;
 use crate::api::access::{ACTIVE_GRANT, Scope, has_permission, require_staff};
 use crate::api::auth::Caller;
+use crate::api::body::expected_dict;
 use crate::api::body::{Body, python_type_name};
 use crate::api::error::ApiError;
 use crate::api::form::{Form, NOT_NULL, REQUIRED};
@@ -66,13 +67,6 @@ fn read_flags(form: &mut Form, defaults: &[(&'static str, bool)]) -> Flags {
         .iter()
         .map(|(name, default)| (*name, form.bool(name).unwrap_or(*default)))
         .collect()
-}
-
-fn expected_dict(value: &Value) -> String {
-    format!(
-        "Expected a dictionary of items but got type \"{}\".",
-        python_type_name(value)
-    )
 }
 
 // ---------------------------------------------------------------------------------------

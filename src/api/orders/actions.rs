@@ -28,7 +28,7 @@ use uuid::Uuid;
 use crate::api::ApiState;
 use crate::api::access::{Scope, has_permission, roles_in};
 use crate::api::auth::Caller;
-use crate::api::body::{Body, python_type_name};
+use crate::api::body::{Body, dict_field};
 use crate::api::error::{ApiError, DomainError};
 use crate::api::links::{Links, parse_path_uuid};
 use crate::api::offerings::{OfferingView, fetch_records, plan_resource_counts, render_offering};
@@ -410,19 +410,7 @@ async fn approve_by_provider(
     target.require_customer_ok()?;
     target.require_state(&[OrderState::PendingProvider])?;
     let Body(body) = body?;
-    let attributes = match body.get("attributes") {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(map)) => map.clone(),
-        Some(other) => {
-            return Err(ApiError::field(
-                "attributes",
-                format!(
-                    "Expected a dictionary of items but got type \"{}\".",
-                    python_type_name(other)
-                ),
-            ));
-        }
-    };
+    let attributes = dict_field(&body, "attributes")?;
     let ctx = caller.ctx();
     // An order that is to start later waits for its date; the scheduler starts it then.
     let waits = target

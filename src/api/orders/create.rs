@@ -19,7 +19,7 @@ use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use crate::api::auth::Caller;
-use crate::api::body::{Body, python_type_name};
+use crate::api::body::{Body, expected_dict, python_type_name};
 use crate::api::error::ApiError;
 use crate::api::form::Form;
 use crate::api::links::Links;
@@ -113,13 +113,7 @@ async fn read_input(
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(map)) => map,
         Some(other) => {
-            form.error(
-                "attributes",
-                format!(
-                    "Expected a dictionary of items but got type \"{}\".",
-                    python_type_name(&other)
-                ),
-            );
+            form.error("attributes", expected_dict(&other));
             Map::new()
         }
     };
@@ -130,13 +124,7 @@ async fn read_input(
             Ok(parsed) => limits = parsed,
             Err(errors) => form.error_value("limits", errors),
         },
-        Some(other) => form.error(
-            "limits",
-            format!(
-                "Expected a dictionary of items but got type \"{}\".",
-                python_type_name(&other)
-            ),
-        ),
+        Some(other) => form.error("limits", expected_dict(&other)),
     }
     let accepting_terms_of_service = form.bool("accepting_terms_of_service").unwrap_or(false);
     let callback_url = form.nullable_str("callback_url", 200).flatten();

@@ -19,7 +19,7 @@ use sqlx::QueryBuilder;
 
 use crate::api::ApiState;
 use crate::api::auth::Caller;
-use crate::api::body::{Body, python_type_name};
+use crate::api::body::{Body, expected_dict};
 use crate::api::error::ApiError;
 use crate::api::form::Form;
 use crate::api::links::Links;
@@ -40,13 +40,7 @@ fn object_field(form: &mut Form, name: &str) -> Option<Map<String, Value>> {
     match form.raw(name).cloned()? {
         Value::Object(map) => Some(map),
         other => {
-            form.error(
-                name,
-                format!(
-                    "Expected a dictionary of items but got type \"{}\".",
-                    python_type_name(&other)
-                ),
-            );
+            form.error(name, expected_dict(&other));
             None
         }
     }

@@ -24,7 +24,7 @@ use uuid::Uuid;
 use crate::api::ApiState;
 use crate::api::access::{Scope, require_permission};
 use crate::api::auth::Caller;
-use crate::api::body::{Body, python_type_name};
+use crate::api::body::{Body, dict_field, python_type_name};
 use crate::api::error::ApiError;
 use crate::api::links::hex;
 use crate::api::offerings::{OfferingRecord, fetch_records};
@@ -264,21 +264,6 @@ impl Target {
     }
 }
 
-/// An optional dictionary field of a body.
-fn object_field(body: &Map<String, Value>, name: &str) -> Result<Map<String, Value>, ApiError> {
-    match body.get(name) {
-        None | Some(Value::Null) => Ok(Map::new()),
-        Some(Value::Object(map)) => Ok(map.clone()),
-        Some(other) => Err(ApiError::field(
-            name,
-            format!(
-                "Expected a dictionary of items but got type \"{}\".",
-                python_type_name(other)
-            ),
-        )),
-    }
-}
-
 async fn set_backend_id(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -345,7 +330,7 @@ async fn terminate(
     }
     target.require_no_pending_order(&state).await?;
     let Body(body) = body?;
-    let attributes = object_field(&body, "attributes")?;
+    let attributes = dict_field(&body, "attributes")?;
     let spec = target.order(
         &caller,
         OrderType::Terminate,
@@ -385,7 +370,7 @@ async fn update_limits(
         None | Some(Value::Null) => {
             return Err(ApiError::field("limits", "This field is required."));
         }
-        Some(_) => parse_limits(&object_field(&body, "limits")?)
+        Some(_) => parse_limits(&dict_field(&body, "limits")?)
             .map_err(|errors| ApiError::InvalidBody(json!({ "limits": errors })))?,
     };
     target.require_orderable(caller.ctx().now.date_naive())?;
