@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use cqrs_es::{Aggregate, AggregateError};
-use postgres_es::{PostgresCqrs, postgres_cqrs};
 use sqlx::PgPool;
 
 use crate::domain::category::Category;
@@ -20,6 +19,7 @@ use crate::domain::user::User;
 use crate::domain::username::Username;
 use crate::permissions::Permissions;
 use crate::projection::Projector;
+use crate::store::codec::{Framework, framework};
 use crate::store::log::{self, LogPoint};
 use crate::store::metadata::CommandContext;
 use crate::store::together::{self, PairError};
@@ -48,26 +48,26 @@ pub struct Ledger {
     pub projector: Projector,
     pub permissions: Permissions,
     options: LedgerOptions,
-    users: PostgresCqrs<User>,
-    usernames: PostgresCqrs<Username>,
-    customers: PostgresCqrs<Customer>,
-    projects: PostgresCqrs<Project>,
-    categories: PostgresCqrs<Category>,
-    service_providers: PostgresCqrs<ServiceProvider>,
-    offerings: PostgresCqrs<Offering>,
-    orders: PostgresCqrs<Order>,
-    resources: PostgresCqrs<Resource>,
+    users: Framework<User>,
+    usernames: Framework<Username>,
+    customers: Framework<Customer>,
+    projects: Framework<Project>,
+    categories: Framework<Category>,
+    service_providers: Framework<ServiceProvider>,
+    offerings: Framework<Offering>,
+    orders: Framework<Order>,
+    resources: Framework<Resource>,
 }
 
 /// An aggregate the ledger can run commands on.
 pub trait Routed: Aggregate<Command: Clone> {
-    fn framework(ledger: &Ledger) -> &PostgresCqrs<Self>;
+    fn framework(ledger: &Ledger) -> &Framework<Self>;
 }
 
 macro_rules! routed {
     ($($aggregate:ty => $field:ident),+ $(,)?) => {
         $(impl Routed for $aggregate {
-            fn framework(ledger: &Ledger) -> &PostgresCqrs<Self> {
+            fn framework(ledger: &Ledger) -> &Framework<Self> {
                 &ledger.$field
             }
         })+
@@ -93,15 +93,15 @@ impl Ledger {
             projector: Projector::new(pool.clone()),
             permissions,
             options,
-            users: postgres_cqrs(pool.clone(), vec![], ()),
-            usernames: postgres_cqrs(pool.clone(), vec![], ()),
-            customers: postgres_cqrs(pool.clone(), vec![], ()),
-            projects: postgres_cqrs(pool.clone(), vec![], ()),
-            categories: postgres_cqrs(pool.clone(), vec![], ()),
-            service_providers: postgres_cqrs(pool.clone(), vec![], ()),
-            offerings: postgres_cqrs(pool.clone(), vec![], ()),
-            orders: postgres_cqrs(pool.clone(), vec![], ()),
-            resources: postgres_cqrs(pool.clone(), vec![], ()),
+            users: framework(pool.clone()),
+            usernames: framework(pool.clone()),
+            customers: framework(pool.clone()),
+            projects: framework(pool.clone()),
+            categories: framework(pool.clone()),
+            service_providers: framework(pool.clone()),
+            offerings: framework(pool.clone()),
+            orders: framework(pool.clone()),
+            resources: framework(pool.clone()),
             pool,
         })
     }

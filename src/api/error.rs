@@ -9,6 +9,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+/// DRF's message for text holding U+0000.
+pub const NUL_CHARACTERS: &str = "Null characters are not allowed.";
+
 /// Field name → messages, as DRF renders serializer errors.
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
 
@@ -148,6 +151,22 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+/// An event the log could not give back as written: the request carried a value that
+/// cannot be stored. Bad input, not a fault of the ledger.
+impl From<crate::store::codec::CodecError> for ApiError {
+    fn from(err: crate::store::codec::CodecError) -> Self {
+        use crate::store::codec::CodecError;
+        tracing::info!(error = %err, "refused an event that would not read back");
+        ApiError::BadRequest(
+            match err {
+                CodecError::NulCharacter { .. } => NUL_CHARACTERS,
+                _ => "The request holds a value that cannot be stored.",
+            }
+            .to_string(),
+        )
+    }
+}
+
 /// Maps an aggregate's own error into an API error; used by the command helpers.
 pub trait DomainError {
     fn into_api(self) -> ApiError;
@@ -166,6 +185,7 @@ where
             PairError::First(inner) => inner.into_api(),
             PairError::Second(inner) => inner.into_api(),
             PairError::Conflict => cqrs_es::AggregateError::<A>::AggregateConflict.into(),
+            PairError::Codec(refused) => refused.into(),
             PairError::Store(e) => ApiError::Internal(e.context("event store")),
         }
     }
@@ -185,9 +205,10 @@ impl<E: DomainError + std::error::Error> From<cqrs_es::AggregateError<E>> for Ap
             AggregateError::DeserializationError(e) => {
                 ApiError::Internal(anyhow::anyhow!(e).context("decoding stored events"))
             }
-            AggregateError::UnexpectedError(e) => {
-                ApiError::Internal(anyhow::anyhow!(e).context("event store"))
-            }
+            AggregateError::UnexpectedError(e) => match crate::store::codec::refusal(&*e) {
+                Some(refused) => refused.clone().into(),
+                None => ApiError::Internal(anyhow::anyhow!(e).context("event store")),
+            },
         }
     }
 }

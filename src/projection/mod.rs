@@ -265,7 +265,7 @@ impl Projector {
 
 /// Decodes an event payload into the aggregate's event type.
 fn decode<A: Aggregate>(event: &StoredEvent) -> anyhow::Result<A::Event> {
-    serde_json::from_value(event.payload.clone()).with_context(|| {
+    crate::store::codec::decode(event.payload.clone()).with_context(|| {
         format!(
             "decoding {} v{} of {}",
             event.event_type,

@@ -6,8 +6,8 @@
 //! conflict persists the caller gets it back and answers 409.
 
 use cqrs_es::{Aggregate, AggregateError};
-use postgres_es::PostgresCqrs;
 
+use crate::store::codec::Framework;
 use crate::store::metadata::CommandContext;
 
 /// How many times a conflicting command is decided again before the conflict is reported.
@@ -15,7 +15,7 @@ pub const CONFLICT_RETRIES: usize = 5;
 
 /// Executes `command` on aggregate `id`, retrying on write conflicts.
 pub async fn execute<A>(
-    cqrs: &PostgresCqrs<A>,
+    cqrs: &Framework<A>,
     id: &str,
     command: A::Command,
     ctx: &CommandContext,

@@ -1,11 +1,13 @@
 //! The event store and everything that reads the log directly.
 //!
+//! - [`codec`]: what an event becomes in the log, checked to read back as itself.
 //! - [`db`]: connecting, creating the database on first start, applying `migrations/`.
 //! - [`metadata`]: who/what/when stamped on every event.
 //! - [`log`]: reading the global log in a gap-free order, for projectors and auditors.
 //! - [`commands`]: running a command on an aggregate with conflict retries.
 //! - [`together`]: an order and its resource changed in one transaction.
 
+pub mod codec;
 pub mod commands;
 pub mod db;
 pub mod log;

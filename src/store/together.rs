@@ -16,6 +16,7 @@ use cqrs_es::{Aggregate, DomainEvent};
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 
+use crate::store::codec::{self, CodecError};
 use crate::store::commands::CONFLICT_RETRIES;
 use crate::store::log::LogPoint;
 
@@ -28,6 +29,9 @@ pub enum PairError<E1: std::error::Error, E2: std::error::Error> {
     Second(E2),
     #[error("another command changed one of the aggregates at the same time")]
     Conflict,
+    /// An event the log could not give back as written (see [`crate::store::codec`]).
+    #[error(transparent)]
+    Codec(#[from] CodecError),
     #[error(transparent)]
     Store(#[from] anyhow::Error),
 }
@@ -55,7 +59,7 @@ async fn load<A: Aggregate>(conn: &mut PgConnection, id: &str) -> anyhow::Result
         sequence: 0,
     };
     for (sequence, payload) in rows {
-        let event: A::Event = serde_json::from_value(payload)
+        let event: A::Event = codec::decode(payload)
             .with_context(|| format!("decoding event {sequence} of {} {id}", A::TYPE))?;
         loaded.aggregate.apply(event);
         loaded.sequence = sequence;
@@ -79,16 +83,19 @@ enum Appended {
 }
 
 /// Appends `events` after `sequence`.
-async fn append<A: Aggregate>(
+async fn append<A: Aggregate, E1: std::error::Error, E2: std::error::Error>(
     conn: &mut PgConnection,
     id: &str,
     sequence: i64,
     events: &[A::Event],
     metadata: &Value,
-) -> anyhow::Result<Appended> {
+) -> Result<Appended, PairError<E1, E2>> {
+    let payloads = events
+        .iter()
+        .map(codec::encode)
+        .collect::<Result<Vec<_>, _>>()?;
     let mut last = None;
-    for (offset, event) in events.iter().enumerate() {
-        let payload = serde_json::to_value(event).context("serializing an event")?;
+    for (offset, (event, payload)) in events.iter().zip(payloads).enumerate() {
         let result: Result<(i64, i64), sqlx::Error> = sqlx::query_as(
             "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
              event_version, payload, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7) \
@@ -113,7 +120,8 @@ async fn append<A: Aggregate>(
                 return Ok(Appended::Conflict);
             }
             Err(e) => {
-                return Err(e).with_context(|| format!("appending to {} {id}", A::TYPE));
+                let err = anyhow::Error::new(e).context(format!("appending to {} {id}", A::TYPE));
+                return Err(PairError::Store(err));
             }
         }
     }
@@ -144,16 +152,28 @@ where
             .await
             .map_err(PairError::First)?;
         let second = then(&a.aggregate, &first_events);
-        let mut outcome =
-            append::<A>(&mut tx, first_id, a.sequence, &first_events, &metadata).await?;
+        let mut outcome = append::<A, A::Error, B::Error>(
+            &mut tx,
+            first_id,
+            a.sequence,
+            &first_events,
+            &metadata,
+        )
+        .await?;
         if let (Appended::Written(first_point), Some(command)) = (&outcome, second) {
             let first_point = *first_point;
             let mut b = load::<B>(&mut tx, second_id).await?;
             let second_events = decide(&mut b.aggregate, command)
                 .await
                 .map_err(PairError::Second)?;
-            outcome = match append::<B>(&mut tx, second_id, b.sequence, &second_events, &metadata)
-                .await?
+            outcome = match append::<B, A::Error, B::Error>(
+                &mut tx,
+                second_id,
+                b.sequence,
+                &second_events,
+                &metadata,
+            )
+            .await?
             {
                 Appended::Written(point) => Appended::Written(point.or(first_point)),
                 Appended::Conflict => Appended::Conflict,
