@@ -1,16 +1,37 @@
 //! Request bodies as DRF parses them: JSON or form-encoded objects, an empty body meaning
 //! `{}` (action POSTs are sent without a body or Content-Type), and DRF's messages for
 //! malformed input.
+//!
+//! Every body is also held to what the ledger can store and give back: no U+0000 in any
+//! string or key, no nesting deeper than [`MAX_NESTING`] below a field, and numbers in
+//! free-form JSON ([`FREE_FORM_FIELDS`]) within the range every client reads exactly.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::header;
 use serde_json::{Map, Value};
 
-use crate::api::error::ApiError;
+use crate::api::error::{ApiError, FieldErrors, NUL_CHARACTERS};
 
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// How deeply a field's value may nest (objects and arrays).
+pub const MAX_NESTING: usize = 32;
+/// The largest magnitude of a number in free-form JSON: every integer up to it is exact in
+/// a double, so Python, JavaScript and the ledger all read back what was sent.
+pub const MAX_FREE_FORM_NUMBER: f64 = 9_007_199_254_740_991.0;
+/// Fields holding free-form JSON that the ledger stores as given.
+pub const FREE_FORM_FIELDS: &[&str] = &[
+    "attributes",
+    "options",
+    "secret_options",
+    "plugin_options",
+    "resource_options",
+    "service_attributes",
+    "backend_id_rules",
+    "backend_metadata",
+];
 
 /// A request body parsed into a JSON object.
 #[derive(Debug, Default)]
@@ -45,7 +66,7 @@ impl<S: Send + Sync> FromRequest<S> for Body {
         }
         match content_type.as_deref() {
             Some(t) if t == "application/json" || t.ends_with("+json") => parse_json(&bytes),
-            Some("application/x-www-form-urlencoded") => Ok(parse_form(&bytes)),
+            Some("application/x-www-form-urlencoded") => parse_form(&bytes),
             None => parse_json(&bytes),
             Some(_) => Err(ApiError::UnsupportedMediaType(
                 header_value.unwrap_or_default(),
@@ -58,7 +79,10 @@ fn parse_json(bytes: &[u8]) -> Result<Body, ApiError> {
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|err| ApiError::BadRequest(format!("JSON parse error - {err}")))?;
     match value {
-        Value::Object(map) => Ok(Body(map)),
+        Value::Object(map) => {
+            check_storable(&map)?;
+            Ok(Body(map))
+        }
         other => Err(ApiError::field(
             "non_field_errors",
             format!(
@@ -69,11 +93,68 @@ fn parse_json(bytes: &[u8]) -> Result<Body, ApiError> {
     }
 }
 
-fn parse_form(bytes: &[u8]) -> Body {
+fn parse_form(bytes: &[u8]) -> Result<Body, ApiError> {
     let map = url::form_urlencoded::parse(bytes)
         .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
         .collect();
-    Body(map)
+    check_storable(&map)?;
+    Ok(Body(map))
+}
+
+/// Refuses, field by field, what the ledger could not store and give back.
+pub fn check_storable(body: &Map<String, Value>) -> Result<(), ApiError> {
+    let mut errors = FieldErrors::new();
+    for (key, value) in body {
+        let free_form = FREE_FORM_FIELDS.contains(&key.as_str());
+        let problem = if key.contains('\0') {
+            Some(NUL_CHARACTERS.to_string())
+        } else {
+            unstorable(value, free_form, 0)
+        };
+        if let Some(message) = problem {
+            errors.insert(key.replace('\0', ""), vec![message]);
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Fields(errors))
+    }
+}
+
+/// Checks a free-form JSON value given as a whole body (e.g. an offering's attributes).
+pub fn check_free_form(field: &str, body: &Map<String, Value>) -> Result<(), ApiError> {
+    match unstorable(&Value::Object(body.clone()), true, 0) {
+        Some(message) => Err(ApiError::field(field, message)),
+        None => Ok(()),
+    }
+}
+
+/// Why a field's value cannot be stored, if it cannot.
+fn unstorable(value: &Value, free_form: bool, depth: usize) -> Option<String> {
+    match value {
+        Value::String(s) if s.contains('\0') => Some(NUL_CHARACTERS.to_string()),
+        Value::Number(n) if free_form && n.as_f64().unwrap_or(0.0).abs() > MAX_FREE_FORM_NUMBER => {
+            Some(format!(
+                "Ensure every number is between -{max} and {max}.",
+                max = MAX_FREE_FORM_NUMBER as u64
+            ))
+        }
+        Value::Array(_) | Value::Object(_) if depth >= MAX_NESTING => Some(format!(
+            "Ensure this value has no more than {MAX_NESTING} levels of nesting."
+        )),
+        Value::Array(items) => items
+            .iter()
+            .find_map(|item| unstorable(item, free_form, depth + 1)),
+        Value::Object(map) => map.iter().find_map(|(key, item)| {
+            if key.contains('\0') {
+                Some(NUL_CHARACTERS.to_string())
+            } else {
+                unstorable(item, free_form, depth + 1)
+            }
+        }),
+        _ => None,
+    }
 }
 
 /// DRF's message for a value that should have been a dictionary.

@@ -466,7 +466,7 @@ fn read_details(form: &mut Form, caller: &Caller) -> (Map<String, Value>, Flags)
         }
     }
     for field in ["latitude", "longitude"] {
-        if let Some(value) = form.nullable_f64(field) {
+        if let Some(value) = form.coordinate(field) {
             changes.insert(field.to_string(), json!(value));
         }
     }

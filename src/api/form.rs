@@ -179,6 +179,27 @@ impl Form {
         Some(parsed)
     }
 
+    /// An optional `latitude` (within ±90) or `longitude` (within ±180), `Some(None)` for
+    /// null, refused with DRF's range messages outside the globe.
+    pub fn coordinate(&mut self, field: &str) -> Option<Option<f64>> {
+        let limit = if field == "latitude" { 90.0 } else { 180.0 };
+        match self.nullable_f64(field)? {
+            Some(value) if value > limit => {
+                self.error(
+                    field,
+                    format!("Ensure this value is less than or equal to {limit}."),
+                );
+                None
+            }
+            Some(value) if value < -limit => {
+                let message = format!("Ensure this value is greater than or equal to -{limit}.");
+                self.error(field, message);
+                None
+            }
+            parsed => Some(parsed),
+        }
+    }
+
     /// An optional date `YYYY-MM-DD` (`Some(None)` for null).
     pub fn nullable_date(&mut self, field: &str) -> Option<Option<NaiveDate>> {
         let parsed = match self.data.get(field)? {
@@ -383,6 +404,27 @@ mod tests {
         assert_eq!(errors["name"], vec!["Not a valid string."]);
         assert_eq!(errors["blocked"], vec!["Must be a valid boolean."]);
         assert_eq!(errors["latitude"], vec!["A valid number is required."]);
+    }
+
+    #[test]
+    fn coordinates_off_the_globe_are_refused() {
+        let mut f = form(json!({"latitude": 1.7976931348623157e308, "longitude": -180.5}));
+        assert_eq!(f.coordinate("latitude"), None);
+        assert_eq!(f.coordinate("longitude"), None);
+        let Err(ApiError::Fields(errors)) = f.finish() else {
+            panic!("expected field errors");
+        };
+        assert_eq!(
+            errors["latitude"],
+            vec!["Ensure this value is less than or equal to 90."]
+        );
+        assert_eq!(
+            errors["longitude"],
+            vec!["Ensure this value is greater than or equal to -180."]
+        );
+        let mut f = form(json!({"latitude": -90, "longitude": 180.0}));
+        assert_eq!(f.coordinate("latitude"), Some(Some(-90.0)));
+        assert_eq!(f.coordinate("longitude"), Some(Some(180.0)));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //!
 //! - [`error`]: the only place failures become status codes and DRF bodies.
 //! - [`auth`]: token authentication; [`access`]: visibility and permission checks.
+//! - [`guard`]: NUL and invalid text in paths and queries, refused before any handler.
 //! - [`body`], [`form`]: request bodies and field validation with DRF's messages.
 //! - [`list`], [`links`]: pagination, ordering, field selection, hyperlinks.
 
@@ -11,6 +12,7 @@ pub mod auth;
 pub mod body;
 pub mod error;
 pub mod form;
+pub mod guard;
 pub mod links;
 pub mod list;
 pub mod slug;
@@ -67,6 +69,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+        .layer(axum::middleware::from_fn(guard::refuse_unstorable_text))
         .layer(DefaultBodyLimit::max(body::MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::internal(anyhow::anyhow!("handler panicked")).into_response()
@@ -80,7 +83,9 @@ async fn not_found() -> ApiError {
     ApiError::NotFoundDetail("Not found.".to_string())
 }
 
-async fn method_not_allowed(method: Method) -> ApiError {
+/// A method the route does not serve. As in DRF, authentication comes first: a request
+/// without valid credentials is answered 401 (by the extractor) whatever its method.
+async fn method_not_allowed(_caller: auth::Caller, method: Method) -> ApiError {
     ApiError::MethodNotAllowed(method.to_string())
 }
 

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::helpers::{TestApp, TestDatabase, server_url, spawn_app, spawn_app_with};
 
 /// Every read model table as sorted JSON, to compare views before and after a rebuild.
-async fn dump_read_models(app: &TestApp) -> Value {
+pub(crate) async fn dump_read_models(app: &TestApp) -> Value {
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT table_name::text FROM information_schema.tables \
          WHERE table_schema = 'projection' ORDER BY table_name",

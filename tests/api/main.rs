@@ -17,6 +17,10 @@ mod catalog;
 mod lists;
 // Malformed and hostile input is answered with 4xx in Waldur's format.
 mod bad_input;
+// Input the log could not give back is refused; old events of that kind still read back.
+mod poison;
+// A generated sweep of hostile input over every route: no 5xx, every event reads back.
+mod fuzz;
 // The offering catalogue: provider offerings, components, partitions, plans, public views.
 mod offerings;
 // Offering components and SLURM partitions.

@@ -351,7 +351,7 @@ fn read_details(form: &mut Form, name_required: bool) -> Map<String, Value> {
         changes.insert("country".into(), json!(country));
     }
     for field in ["latitude", "longitude"] {
-        if let Some(value) = form.nullable_f64(field) {
+        if let Some(value) = form.coordinate(field) {
             changes.insert(field.into(), json!(value));
         }
     }
@@ -876,6 +876,7 @@ async fn update_attributes(
         Err(_) if body.iter().all(u8::is_ascii_whitespace) => Map::new(),
         Err(err) => return Err(ApiError::BadRequest(format!("JSON parse error - {err}"))),
     };
+    crate::api::body::check_free_form("attributes", &attributes)?;
     let mut changes = Map::new();
     changes.insert("attributes".into(), Value::Object(attributes));
     let ctx = caller.ctx();
@@ -897,7 +898,7 @@ async fn update_location(
     let mut form = Form::new(body);
     let mut changes = Map::new();
     for field in ["latitude", "longitude"] {
-        match form.nullable_f64(field) {
+        match form.coordinate(field) {
             Some(Some(value)) => {
                 changes.insert(field.into(), json!(value));
             }

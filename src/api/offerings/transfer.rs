@@ -549,7 +549,7 @@ fn read_import_data(data: &Map<String, Value>, flags: &Flags) -> Result<ImportDa
                 details.insert("country".into(), json!(country));
             }
             for field in ["latitude", "longitude"] {
-                if let Some(value) = form.nullable_f64(field) {
+                if let Some(value) = form.coordinate(field) {
                     details.insert(field.into(), json!(value));
                 }
             }
@@ -685,7 +685,10 @@ fn parse_yaml(text: &str) -> Result<Map<String, Value>, ApiError> {
     let value: Value = serde_norway::from_str(text)
         .map_err(|err| ApiError::invalid(format!("Invalid YAML data: {err}")))?;
     match value {
-        Value::Object(map) => Ok(map),
+        Value::Object(map) => {
+            crate::api::body::check_storable(&map)?;
+            Ok(map)
+        }
         other => Err(ApiError::field("offering_data", expected_dict(&other))),
     }
 }
