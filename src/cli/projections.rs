@@ -21,7 +21,7 @@ enum Action {
     List,
     /// Drop every read model and rebuild it from the event log; fails when one ends stuck.
     Rebuild,
-    /// Apply events the read models have not seen yet.
+    /// Retry stuck projections and apply events the read models have not seen yet.
     CatchUp,
 }
 
@@ -57,6 +57,11 @@ pub async fn run(opts: Opts) -> anyhow::Result<()> {
             ledger.projector.ensure_ready().await?;
             let applied = ledger.projector.catch_up().await?;
             println!("Applied {applied} events.");
+            for status in ledger.projector.status().await? {
+                if status.is_stuck() {
+                    println!("{status}");
+                }
+            }
         }
     }
     Ok(())

@@ -48,12 +48,10 @@ pub(super) async fn apply_batch(pool: &PgPool) -> anyhow::Result<Batch> {
     // from the log, so this commit need not wait for the disk: a crash loses both the
     // rows and the checkpoints of the last batches, and the catch-up applies them again.
     // Other sessions see the commit at once either way.
-    sqlx::query(
-        "SELECT set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock($1)",
-    )
-    .bind(LOCK_KEY)
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query("SELECT set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock($1)")
+        .bind(LOCK_KEY)
+        .execute(&mut *tx)
+        .await?;
     let cursors = healthy_cursors(&mut tx).await?;
     let Some(from) = cursors.iter().map(|c| c.checkpoint).min() else {
         tx.commit().await?;
@@ -132,7 +130,11 @@ async fn healthy_cursors(tx: &mut Transaction<'_, Postgres>) -> anyhow::Result<V
 /// Events that no projection takes (for example from a newer version of the ledger), told
 /// once: when they are read for the first time.
 fn warn_unclaimed(events: &[StoredEvent], cursors: &[Cursor]) {
-    let newest = cursors.iter().map(|c| c.checkpoint).max().unwrap_or_default();
+    let newest = cursors
+        .iter()
+        .map(|c| c.checkpoint)
+        .max()
+        .unwrap_or_default();
     for event in events.iter().filter(|e| e.point() > newest) {
         if !PROJECTIONS.iter().any(|p| p.concerns(event)) {
             tracing::warn!(

@@ -53,7 +53,8 @@ pub struct Projection {
 impl Projection {
     /// Whether this projection applies the event.
     fn concerns(&self, event: &StoredEvent) -> bool {
-        self.aggregate_types.contains(&event.aggregate_type.as_str())
+        self.aggregate_types
+            .contains(&event.aggregate_type.as_str())
     }
 
     /// A fingerprint of the projection's tables: a change triggers a rebuild.
@@ -142,7 +143,11 @@ impl Projector {
             .collect();
         let missing = self.missing_tables().await?;
         if !changed.is_empty() || !missing.is_empty() {
-            tracing::info!(?changed, ?missing, "rebuilding read models from the event log");
+            tracing::info!(
+                ?changed,
+                ?missing,
+                "rebuilding read models from the event log"
+            );
             self.rebuild().await?;
         } else {
             self.clear_stuck().await?;

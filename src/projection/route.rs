@@ -30,7 +30,9 @@ fn decode<A: Aggregate>(event: &StoredEvent) -> anyhow::Result<A::Event> {
     serde_json::from_value(event.payload.clone()).with_context(|| {
         format!(
             "decoding {} v{} of {}",
-            event.event_type, event.event_version, A::TYPE
+            event.event_type,
+            event.event_version,
+            A::TYPE
         )
     })
 }

@@ -105,11 +105,7 @@ pub(super) async fn read(pool: &PgPool) -> anyhow::Result<Vec<ProjectionStatus>>
                 Some(stuck_position) => Health::Stuck(StuckAt {
                     position: stuck_position,
                     event_type: event_type.unwrap_or_default(),
-                    aggregate: format!(
-                        "{} {}",
-                        kind.unwrap_or_default(),
-                        id.unwrap_or_default()
-                    ),
+                    aggregate: format!("{} {}", kind.unwrap_or_default(), id.unwrap_or_default()),
                     error: error.unwrap_or_default(),
                     since: since.unwrap_or_default(),
                 }),

@@ -61,7 +61,7 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
 
 #[tokio::test]
 async fn the_server_starts_and_serves_customers_and_offerings_while_the_orders_projection_is_stuck()
- {
+{
     // Arrange
     let app = quiet_app().await;
     let customer = app.create_customer("Acme Research").await;
@@ -83,7 +83,10 @@ async fn the_server_starts_and_serves_customers_and_offerings_while_the_orders_p
     let customers = restarted.get("/api/customers/", &app.admin_token).await;
     assert_eq!(customers.status, StatusCode::OK, "{}", customers.text);
     assert!(
-        customers.items().iter().any(|c| c["uuid"] == customer.uuid()),
+        customers
+            .items()
+            .iter()
+            .any(|c| c["uuid"] == customer.uuid()),
         "{}",
         customers.text
     );
@@ -117,7 +120,9 @@ async fn the_server_starts_and_serves_customers_and_offerings_while_the_orders_p
         .find(|l| l.starts_with("orders"))
         .expect("a line for orders");
     assert!(
-        orders_line.contains(&format!("stuck at position {poison} (OrderApprovedByConsumer")),
+        orders_line.contains(&format!(
+            "stuck at position {poison} (OrderApprovedByConsumer"
+        )),
         "{orders_line}"
     );
     assert!(orders_line.contains("decoding"), "{orders_line}");
@@ -142,7 +147,10 @@ async fn events_after_the_stuck_one_still_reach_the_other_projections() {
     // Assert
     let customers = app.get("/api/customers/", &app.admin_token).await;
     assert!(
-        customers.items().iter().any(|c| c["uuid"] == customer.uuid()),
+        customers
+            .items()
+            .iter()
+            .any(|c| c["uuid"] == customer.uuid()),
         "{}",
         customers.text
     );
@@ -199,9 +207,16 @@ async fn a_stuck_projection_applies_nothing_past_its_event_and_a_restart_after_t
         panic!("orders should be stuck: {orders}");
     };
     assert_eq!(stuck.position, placed);
-    assert!(stuck.error.contains("refuses_one_customer"), "{}", stuck.error);
+    assert!(
+        stuck.error.contains("refuses_one_customer"),
+        "{}",
+        stuck.error
+    );
     assert!(orders.checkpoint.position < placed);
-    assert_eq!(count(&app, "SELECT count(*) FROM projection.orders").await, 0);
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM projection.orders").await,
+        0
+    );
     assert_eq!(
         count(
             &app,
@@ -219,7 +234,10 @@ async fn a_stuck_projection_applies_nothing_past_its_event_and_a_restart_after_t
         .unwrap();
     app.ledger.projector.catch_up().await.unwrap();
     assert!(status_of(&app, "orders").await.is_stuck());
-    assert_eq!(count(&app, "SELECT count(*) FROM projection.orders").await, 0);
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM projection.orders").await,
+        0
+    );
     let restarted = app.restart(LedgerOptions::default(), 0).await;
 
     // Assert
