@@ -37,30 +37,3 @@ CREATE TABLE projection.plans
     document      jsonb   NOT NULL
 );
 CREATE INDEX plans_offering_idx ON projection.plans (offering_uuid);
-
--- Marketplace resources: what orders create. Offerings consult it for "in use" rules.
-CREATE TABLE projection.resources
-(
-    uuid          uuid PRIMARY KEY,
-    offering_uuid uuid        NOT NULL,
-    plan_uuid     uuid,
-    project_uuid  uuid        NOT NULL,
-    customer_uuid uuid        NOT NULL,
-    name          text        NOT NULL DEFAULT '',
-    backend_id    text        NOT NULL DEFAULT '',
-    state         text        NOT NULL,
-    created       timestamptz NOT NULL,
-    modified      timestamptz NOT NULL,
-    last_seq      bigint      NOT NULL,
-    -- The resource aggregate's state (see src/domain/resource.rs).
-    document      jsonb       NOT NULL DEFAULT '{}'
-);
-CREATE INDEX resources_project_idx ON projection.resources (project_uuid);
-CREATE INDEX resources_offering_idx ON projection.resources (offering_uuid);
-CREATE INDEX resources_plan_idx ON projection.resources (plan_uuid);
-CREATE INDEX resources_backend_id_idx ON projection.resources (backend_id);
--- Resource lists filter by customer and state and page by creation time.
-CREATE INDEX resources_customer_idx ON projection.resources (customer_uuid, created);
-CREATE INDEX resources_state_idx ON projection.resources (state, created);
-CREATE INDEX resources_created_idx ON projection.resources (created, uuid);
-CREATE INDEX resources_name_idx ON projection.resources (name);

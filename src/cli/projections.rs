@@ -17,9 +17,11 @@ pub struct Opts {
 
 #[derive(Debug, Subcommand)]
 enum Action {
-    /// Drop every read model and rebuild it from the event log.
+    /// Print each projection's checkpoint and whether it is stuck.
+    List,
+    /// Drop every read model and rebuild it from the event log; fails when one ends stuck.
     Rebuild,
-    /// Apply events the read models have not seen yet.
+    /// Retry stuck projections and apply events the read models have not seen yet.
     CatchUp,
 }
 
@@ -28,14 +30,38 @@ pub async fn run(opts: Opts) -> anyhow::Result<()> {
     db::migrate(&pool).await?;
     let ledger = Ledger::new(pool, Permissions::default(), LedgerOptions::default());
     match opts.action {
+        Action::List => {
+            for status in ledger.projector.status().await? {
+                println!("{status}");
+            }
+        }
         Action::Rebuild => {
             let applied = ledger.projector.rebuild().await?;
             println!("Rebuilt the read models from {applied} events.");
+            let stuck: Vec<_> = ledger
+                .projector
+                .status()
+                .await?
+                .into_iter()
+                .filter(|s| s.is_stuck())
+                .collect();
+            for status in &stuck {
+                println!("{status}");
+            }
+            if !stuck.is_empty() {
+                let names: Vec<&str> = stuck.iter().map(|s| s.name).collect();
+                anyhow::bail!("read models stuck after the rebuild: {}", names.join(", "));
+            }
         }
         Action::CatchUp => {
             ledger.projector.ensure_ready().await?;
             let applied = ledger.projector.catch_up().await?;
             println!("Applied {applied} events.");
+            for status in ledger.projector.status().await? {
+                if status.is_stuck() {
+                    println!("{status}");
+                }
+            }
         }
     }
     Ok(())

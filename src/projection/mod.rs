@@ -1,63 +1,119 @@
 //! Read models: every list and retrieve is answered from tables in the `projection` schema,
 //! fed from the event log by the [`Projector`].
 //!
-//! The projector follows the log in `(transaction_id, position)` order (see
-//! [`crate::store::log`]) and applies each batch together with its checkpoint in one
+//! The read models form three named projections ([`PROJECTIONS`]: `directory`, `offerings`,
+//! `orders`), each with its own SQL file and its own row in `projection_checkpoints`. The
+//! projector follows the log in `(transaction_id, position)` order (see
+//! [`crate::store::log`]) and applies each batch together with the checkpoints in one
 //! transaction, under an advisory lock so that several ledger processes never apply the same
-//! event twice. It runs in two ways: right after a command commits (the request waits until
-//! its own event is applied, so a client sees its write in the next read), and as a periodic
-//! catch-up that converges after a crash between an event commit and its view update.
+//! event twice. An event one projection cannot apply stops only that projection (see
+//! [`batch`]); the others go on, and the next start retries it. It runs in two ways: right
+//! after a command commits (the request waits until its own event is applied, so a client
+//! sees its write in the next read), and as a periodic catch-up that converges after a crash
+//! between an event commit and its view update.
 //!
 //! Requests that wait at the same time share the work: one of them applies a batch for all
-//! and publishes the new checkpoint; the others only watch the published checkpoint, so a
-//! burst of commands costs one projector transaction per round, not one per request.
+//! and publishes the new progress; the others only watch the published progress, so a burst
+//! of commands costs one projector transaction per round, not one per request.
 
+mod batch;
 mod directory;
 mod offerings;
 mod orders;
+mod route;
+mod status;
 
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use cqrs_es::Aggregate;
 use sha2::{Digest, Sha256};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use tokio::sync::{Mutex, watch};
 
 use crate::domain::{
     category, customer, offering, order, project, resource, service_provider, user, username,
 };
-use crate::store::log::{self, LogPoint, StoredEvent};
-use cqrs_es::Aggregate;
+use crate::store::log::{LogPoint, StoredEvent};
 
-/// The SQL of every read model, in the order it is applied.
-const PROJECTION_SQL: &[(&str, &str)] = &[
-    (
-        "directory.sql",
-        include_str!("../../projections/directory.sql"),
-    ),
-    (
-        "offerings.sql",
-        include_str!("../../projections/offerings.sql"),
-    ),
-    ("orders.sql", include_str!("../../projections/orders.sql")),
+pub use status::{Health, ProjectionStatus, StuckAt};
+
+/// A read model with its own checkpoint: the tables of one SQL file, fed by the events of
+/// some aggregate types. No projection reads another's tables while applying; offerings
+/// record their slugs in the directory's `slugs` table (insert-only), which is why a
+/// changed schema rebuilds every projection together.
+#[derive(Debug)]
+pub struct Projection {
+    pub name: &'static str,
+    file: &'static str,
+    sql: &'static str,
+    aggregate_types: &'static [&'static str],
+}
+
+impl Projection {
+    /// Whether this projection applies the event.
+    fn concerns(&self, event: &StoredEvent) -> bool {
+        self.aggregate_types
+            .contains(&event.aggregate_type.as_str())
+    }
+
+    /// A fingerprint of the projection's tables: a change triggers a rebuild.
+    fn schema_hash(&self) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(self.file.as_bytes());
+        hasher.update(self.sql.as_bytes());
+        hex::encode(hasher.finalize())
+    }
+}
+
+/// Every projection, in the order its tables are created.
+pub const PROJECTIONS: &[Projection] = &[
+    Projection {
+        name: "directory",
+        file: "directory.sql",
+        sql: include_str!("../../projections/directory.sql"),
+        aggregate_types: &[
+            user::User::TYPE,
+            username::Username::TYPE,
+            customer::Customer::TYPE,
+            project::Project::TYPE,
+            category::Category::TYPE,
+            service_provider::ServiceProvider::TYPE,
+        ],
+    },
+    Projection {
+        name: "offerings",
+        file: "offerings.sql",
+        sql: include_str!("../../projections/offerings.sql"),
+        aggregate_types: &[offering::Offering::TYPE],
+    },
+    Projection {
+        name: "orders",
+        file: "orders.sql",
+        sql: include_str!("../../projections/orders.sql"),
+        aggregate_types: &[order::Order::TYPE, resource::Resource::TYPE],
+    },
 ];
 
-/// The checkpoint row of the main projector.
-const CHECKPOINT: &str = "main";
 /// Advisory lock key that serializes projector batches across processes.
 const LOCK_KEY: i64 = 0x4c45_4447_4552; // "LEDGER"
-/// Events applied per transaction.
-const BATCH: i64 = 500;
 
 /// How long a waiter that could not apply a batch itself waits for the next published
-/// checkpoint before looking again (an older transaction may still hold its event back).
+/// progress before looking again (an older transaction may still hold its event back).
 const WAIT_STEP: Duration = Duration::from_millis(2);
+
+/// The progress published when every projection is stuck: nothing is left to wait for.
+const NOTHING_TO_WAIT_FOR: LogPoint = LogPoint {
+    xid: i64::MAX,
+    position: i64::MAX,
+};
 
 /// Follows the event log and keeps the read models current.
 pub struct Projector {
     pool: PgPool,
     batch_lock: Mutex<()>,
-    /// The checkpoint as this process last read or wrote it.
+    /// The lowest checkpoint of the projections that are not stuck, as this process last
+    /// read or wrote it.
     progress: watch::Sender<LogPoint>,
 }
 
@@ -70,26 +126,44 @@ impl Projector {
         }
     }
 
-    /// Creates the read models when missing or changed, rebuilding them from the log, then
-    /// catches up.
+    /// Creates the read models when missing or changed, rebuilding them from the log;
+    /// otherwise clears the stuck marks and catches up, so a stuck projection tries its
+    /// event again. A projection that is stuck again does not fail this: only the database
+    /// itself can.
     pub async fn ensure_ready(&self) -> anyhow::Result<()> {
-        let stored_hash: Option<String> =
-            sqlx::query_scalar("SELECT schema_hash FROM projection_checkpoints WHERE name = $1")
-                .bind(CHECKPOINT)
-                .fetch_optional(&self.pool)
+        let stored: Vec<(String, String)> =
+            sqlx::query_as("SELECT name, schema_hash FROM projection_checkpoints")
+                .fetch_all(&self.pool)
                 .await
-                .context("reading the projection checkpoint")?;
+                .context("reading the projection checkpoints")?;
+        let changed: Vec<&str> = PROJECTIONS
+            .iter()
+            .filter(|p| !stored.contains(&(p.name.to_string(), p.schema_hash())))
+            .map(|p| p.name)
+            .collect();
         let missing = self.missing_tables().await?;
-        if stored_hash.as_deref() != Some(schema_hash().as_str()) || !missing.is_empty() {
-            tracing::info!(?missing, "rebuilding read models from the event log");
+        if !changed.is_empty() || !missing.is_empty() {
+            tracing::info!(
+                ?changed,
+                ?missing,
+                "rebuilding read models from the event log"
+            );
             self.rebuild().await?;
         } else {
+            self.clear_stuck().await?;
             self.catch_up().await?;
+        }
+        for status in self.status().await? {
+            if status.is_stuck() {
+                tracing::warn!(%status, "a read model is stuck; the others are current");
+            }
         }
         Ok(())
     }
 
     /// Drops every read model, recreates it empty and replays the whole log into it.
+    /// Returns how many events were read; a projection that ends stuck is in
+    /// [`Projector::status`].
     pub async fn rebuild(&self) -> anyhow::Result<u64> {
         let _guard = self.batch_lock.lock().await;
         {
@@ -101,50 +175,90 @@ impl Projector {
             let mut ddl = String::from(
                 "DROP SCHEMA IF EXISTS projection CASCADE; CREATE SCHEMA projection;\n",
             );
-            for (_, sql) in PROJECTION_SQL {
-                ddl.push_str(sql);
+            for projection in PROJECTIONS {
+                ddl.push_str(projection.sql);
                 ddl.push('\n');
             }
             sqlx::raw_sql(&ddl)
                 .execute(&mut *tx)
                 .await
                 .context("creating the read model tables")?;
-            sqlx::query(
-                "INSERT INTO projection_checkpoints (name, last_xid, last_position, schema_hash) \
-                 VALUES ($1, '0'::xid8, 0, $2) \
-                 ON CONFLICT (name) DO UPDATE SET last_xid = '0'::xid8, last_position = 0, \
-                 schema_hash = EXCLUDED.schema_hash, updated_at = now()",
-            )
-            .bind(CHECKPOINT)
-            .bind(schema_hash())
-            .execute(&mut *tx)
-            .await?;
+            let names: Vec<&str> = PROJECTIONS.iter().map(|p| p.name).collect();
+            sqlx::query("DELETE FROM projection_checkpoints WHERE name <> ALL($1)")
+                .bind(&names)
+                .execute(&mut *tx)
+                .await?;
+            for projection in PROJECTIONS {
+                sqlx::query(
+                    "INSERT INTO projection_checkpoints (name, last_xid, last_position, \
+                     schema_hash) VALUES ($1, '0'::xid8, 0, $2) \
+                     ON CONFLICT (name) DO UPDATE SET last_xid = '0'::xid8, last_position = 0, \
+                     schema_hash = EXCLUDED.schema_hash, stuck_position = NULL, \
+                     stuck_error = NULL, stuck_at = NULL, updated_at = now()",
+                )
+                .bind(projection.name)
+                .bind(projection.schema_hash())
+                .execute(&mut *tx)
+                .await
+                .with_context(|| format!("resetting the checkpoint of {}", projection.name))?;
+            }
             tx.commit().await?;
         }
         self.progress.send_replace(LogPoint::default());
         self.apply_all().await
     }
 
-    /// Applies every event that is safely visible. Returns how many were applied.
+    /// Applies every event that is safely visible. Returns how many were read.
     pub async fn catch_up(&self) -> anyhow::Result<u64> {
         let _guard = self.batch_lock.lock().await;
         self.apply_all().await
+    }
+
+    /// Every projection's checkpoint and health, in the order of [`PROJECTIONS`].
+    pub async fn status(&self) -> anyhow::Result<Vec<ProjectionStatus>> {
+        status::read(&self.pool).await
+    }
+
+    /// Forgets the stuck marks, so that the next batch tries those events again.
+    async fn clear_stuck(&self) -> anyhow::Result<()> {
+        let _guard = self.batch_lock.lock().await;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(LOCK_KEY)
+            .execute(&mut *tx)
+            .await?;
+        let retried: Vec<(String, i64)> = sqlx::query_as(
+            "UPDATE projection_checkpoints SET stuck_position = NULL, stuck_error = NULL, \
+             stuck_at = NULL WHERE stuck_position IS NOT NULL \
+             RETURNING name, last_position",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .context("clearing the stuck marks of the projections")?;
+        tx.commit().await?;
+        for (name, position) in retried {
+            tracing::info!(projection = %name, after = position, "retrying a stuck projection");
+        }
+        Ok(())
     }
 
     /// Applies batches until the log is exhausted; the caller holds `batch_lock`.
     async fn apply_all(&self) -> anyhow::Result<u64> {
         let mut total = 0;
         loop {
-            let applied = self.apply_batch().await?;
-            total += applied as u64;
-            if applied < BATCH as usize {
+            let batch = batch::apply_batch(&self.pool).await?;
+            self.progress
+                .send_replace(batch.progress.unwrap_or(NOTHING_TO_WAIT_FOR));
+            total += batch.read as u64;
+            if batch.read < batch::BATCH as usize {
                 return Ok(total);
             }
         }
     }
 
-    /// Waits until the event at `point` has been applied, driving the projector meanwhile.
-    /// Gives up after `timeout` (the periodic catch-up still applies it later).
+    /// Waits until the event at `point` has been applied by every projection that is not
+    /// stuck, driving the projector meanwhile. Gives up after `timeout` (the periodic
+    /// catch-up still applies it later).
     pub async fn wait_for(&self, point: LogPoint, timeout: Duration) -> anyhow::Result<bool> {
         let deadline = Instant::now() + timeout;
         let mut progress = self.progress.subscribe();
@@ -165,7 +279,7 @@ impl Projector {
                     tokio::time::sleep(WAIT_STEP).await;
                 }
                 Err(_) => {
-                    // Another request is applying a batch; its checkpoint may cover ours.
+                    // Another request is applying a batch; its progress may cover ours.
                     let _ = tokio::time::timeout(WAIT_STEP, progress.changed()).await;
                 }
             }
@@ -175,78 +289,18 @@ impl Projector {
         }
     }
 
-    /// Where the projector stands in the log.
+    /// Where the read models stand in the log: the lowest checkpoint of the projections
+    /// that are not stuck (of all of them when every one is).
     pub async fn checkpoint(&self) -> anyhow::Result<LogPoint> {
-        let row: Option<(i64, i64)> = sqlx::query_as(
-            "SELECT last_xid::text::bigint, last_position FROM projection_checkpoints \
-             WHERE name = $1",
-        )
-        .bind(CHECKPOINT)
-        .fetch_optional(&self.pool)
-        .await
-        .context("reading the projection checkpoint")?;
-        Ok(row
-            .map(|(xid, position)| LogPoint { xid, position })
+        let statuses = self.status().await?;
+        let healthy = statuses
+            .iter()
+            .filter(|s| s.health == Health::Ok)
+            .map(|s| s.checkpoint)
+            .min();
+        Ok(healthy
+            .or_else(|| statuses.iter().map(|s| s.checkpoint).min())
             .unwrap_or_default())
-    }
-
-    async fn apply_batch(&self) -> anyhow::Result<usize> {
-        let mut tx = self.pool.begin().await?;
-        // The read models and their checkpoint commit together and can always be rebuilt
-        // from the log, so this commit need not wait for the disk: a crash loses both the
-        // rows and the checkpoint of the last batches, and the catch-up applies them again.
-        // Other sessions see the commit at once either way.
-        sqlx::query(
-            "SELECT set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock($1)",
-        )
-        .bind(LOCK_KEY)
-        .execute(&mut *tx)
-        .await?;
-        let after: LogPoint = sqlx::query_as::<_, (i64, i64)>(
-            "SELECT last_xid::text::bigint, last_position FROM projection_checkpoints \
-             WHERE name = $1",
-        )
-        .bind(CHECKPOINT)
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|(xid, position)| LogPoint { xid, position })
-        .context("the read models have not been created (no checkpoint row)")?;
-        let events = log::read_after(&mut *tx, after, BATCH)
-            .await
-            .context("reading the event log")?;
-        if events.is_empty() {
-            tx.commit().await?;
-            self.progress.send_replace(after);
-            return Ok(0);
-        }
-        for run in events.chunk_by(|a, b| {
-            a.aggregate_type == b.aggregate_type && a.aggregate_id == b.aggregate_id
-        }) {
-            apply_run(&mut tx, run).await.with_context(|| {
-                let first = &run[0];
-                format!(
-                    "projecting events from {} ({} {}/{} #{})",
-                    first.position,
-                    first.event_type,
-                    first.aggregate_type,
-                    first.aggregate_id,
-                    first.sequence
-                )
-            })?;
-        }
-        let last = events.last().map(StoredEvent::point).unwrap_or(after);
-        sqlx::query(
-            "UPDATE projection_checkpoints SET last_xid = $2::text::xid8, \
-             last_position = $3, updated_at = now() WHERE name = $1",
-        )
-        .bind(CHECKPOINT)
-        .bind(last.xid.to_string())
-        .bind(last.position)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        self.progress.send_replace(last);
-        Ok(events.len())
     }
 
     async fn missing_tables(&self) -> anyhow::Result<Vec<String>> {
@@ -263,92 +317,11 @@ impl Projector {
     }
 }
 
-/// Decodes an event payload into the aggregate's event type.
-fn decode<A: Aggregate>(event: &StoredEvent) -> anyhow::Result<A::Event> {
-    crate::store::codec::decode(event.payload.clone()).with_context(|| {
-        format!(
-            "decoding {} v{} of {}",
-            event.event_type,
-            event.event_version,
-            A::TYPE
-        )
-    })
-}
-
-/// Applies consecutive events of one aggregate: orders and resources fold the whole run
-/// into one row write, the other read models take the events one by one.
-async fn apply_run(conn: &mut PgConnection, run: &[StoredEvent]) -> anyhow::Result<()> {
-    fn decoded<A: Aggregate>(run: &[StoredEvent]) -> anyhow::Result<Vec<(&StoredEvent, A::Event)>> {
-        run.iter().map(|e| Ok((e, decode::<A>(e)?))).collect()
-    }
-    match run[0].aggregate_type.as_str() {
-        order::Order::TYPE => orders::apply_order(conn, decoded::<order::Order>(run)?).await,
-        resource::Resource::TYPE => {
-            orders::apply_resource(conn, decoded::<resource::Resource>(run)?).await
-        }
-        _ => {
-            for event in run {
-                apply(conn, event).await?;
-            }
-            Ok(())
-        }
-    }
-}
-
-/// Routes one stored event to the read models that care about it.
-async fn apply(conn: &mut PgConnection, event: &StoredEvent) -> anyhow::Result<()> {
-    match event.aggregate_type.as_str() {
-        user::User::TYPE => directory::apply_user(conn, event, decode::<user::User>(event)?).await,
-        customer::Customer::TYPE => {
-            directory::apply_customer(conn, event, decode::<customer::Customer>(event)?).await
-        }
-        project::Project::TYPE => {
-            directory::apply_project(conn, event, decode::<project::Project>(event)?).await
-        }
-        category::Category::TYPE => {
-            directory::apply_category(conn, event, decode::<category::Category>(event)?).await
-        }
-        service_provider::ServiceProvider::TYPE => {
-            let decoded = decode::<service_provider::ServiceProvider>(event)?;
-            directory::apply_service_provider(conn, event, decoded).await
-        }
-        offering::Offering::TYPE => {
-            offerings::apply_offering(conn, event, decode::<offering::Offering>(event)?).await
-        }
-        order::Order::TYPE => {
-            orders::apply_order(conn, vec![(event, decode::<order::Order>(event)?)]).await
-        }
-        resource::Resource::TYPE => {
-            let decoded = decode::<resource::Resource>(event)?;
-            orders::apply_resource(conn, vec![(event, decoded)]).await
-        }
-        // Username claims only guard uniqueness; the users table carries the name.
-        username::Username::TYPE => Ok(()),
-        other => {
-            tracing::warn!(
-                aggregate_type = other,
-                "no read model for this aggregate type"
-            );
-            Ok(())
-        }
-    }
-}
-
-/// A fingerprint of the read model definitions: a change triggers a rebuild.
-fn schema_hash() -> String {
-    let mut hasher = Sha256::new();
-    for (name, sql) in PROJECTION_SQL {
-        hasher.update(name.as_bytes());
-        hasher.update(sql.as_bytes());
-    }
-    hex::encode(hasher.finalize())
-}
-
 /// The table names the read model SQL creates.
 fn expected_tables() -> Vec<String> {
-    PROJECTION_SQL
+    PROJECTIONS
         .iter()
-        .flat_map(|(_, sql)| sql.lines())
+        .flat_map(|p| p.sql.lines())
         .filter_map(|line| line.trim().strip_prefix("CREATE TABLE projection."))
         .map(|rest| {
             rest.split(|c: char| !(c.is_alphanumeric() || c == '_'))
@@ -379,7 +352,47 @@ mod tests {
 
     #[test]
     fn the_schema_hash_is_stable() {
-        assert_eq!(schema_hash(), schema_hash());
-        assert_eq!(schema_hash().len(), 64);
+        let orders = &PROJECTIONS[2];
+        assert_eq!(orders.schema_hash(), orders.schema_hash());
+        assert_eq!(orders.schema_hash().len(), 64);
+    }
+
+    #[test]
+    fn every_projection_has_its_own_name_and_schema_hash() {
+        for (i, a) in PROJECTIONS.iter().enumerate() {
+            for b in &PROJECTIONS[i + 1..] {
+                assert_ne!(a.name, b.name);
+                assert_ne!(a.schema_hash(), b.schema_hash());
+            }
+        }
+    }
+
+    #[test]
+    fn every_aggregate_type_is_applied_by_exactly_one_projection() {
+        for aggregate_type in [
+            user::User::TYPE,
+            username::Username::TYPE,
+            customer::Customer::TYPE,
+            project::Project::TYPE,
+            category::Category::TYPE,
+            service_provider::ServiceProvider::TYPE,
+            offering::Offering::TYPE,
+            order::Order::TYPE,
+            resource::Resource::TYPE,
+        ] {
+            let owners = PROJECTIONS
+                .iter()
+                .filter(|p| p.aggregate_types.contains(&aggregate_type))
+                .count();
+            assert_eq!(owners, 1, "{aggregate_type}");
+        }
+    }
+
+    #[test]
+    fn orders_and_resources_live_in_the_orders_projection() {
+        let orders = &PROJECTIONS[2];
+        assert_eq!(orders.name, "orders");
+        assert!(orders.sql.contains("CREATE TABLE projection.orders"));
+        assert!(orders.sql.contains("CREATE TABLE projection.resources"));
     }
 }

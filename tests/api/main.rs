@@ -47,6 +47,8 @@ mod resource_orders;
 mod resource_terms;
 // The event store and read models: metadata, convergence, rebuilds, the log reader.
 mod ledger;
+// A projection that cannot apply an event stops alone and resumes after a restart.
+mod stuck_projections;
 // Orders placed over HTTP by a project team: shared by the tests below.
 mod order_fixture;
 // Order attachments: PDF upload, download and removal.
