@@ -13,6 +13,7 @@ pub mod error;
 pub mod form;
 pub mod links;
 pub mod list;
+pub mod number;
 pub mod slug;
 
 mod categories;
