@@ -366,6 +366,26 @@ async fn a_component_bound_beyond_the_integer_column_is_refused() {
 }
 
 #[tokio::test]
+async fn offering_create_limits_beyond_the_integer_column_or_negative_are_refused() {
+    let w = world().await;
+
+    let reply = w
+        .create_offering_with(json!({
+            "components": [{"type": "cpu", "name": "CPU", "billing_type": "limit"}],
+            "limits": {"cpu": {"min": -1, "max": 2_147_483_648_i64, "max_available_limit": 5}},
+        }))
+        .await;
+
+    assert_refused(
+        &reply,
+        json!({"limits": {"cpu": {
+            "min": ["Ensure this value is greater than or equal to 0."],
+            "max": ["Ensure this value is less than or equal to 2147483647."],
+        }}}),
+    );
+}
+
+#[tokio::test]
 async fn an_order_limit_beyond_a_64_bit_integer_is_refused_on_its_key() {
     let mut w = world().await;
     w.with_cpu_offering().await;

@@ -629,6 +629,33 @@ pub fn read_quotas(form: &mut Form, field: &str) -> Option<BTreeMap<String, i64>
     Some(quotas)
 }
 
+/// Offering-create `limits`: `{type: {min, max, max_available_limit}}`, each value present
+/// an integer from 0 (Waldur's `OfferingComponentLimitSerializer`) that the component's
+/// integer column holds.
+pub fn read_component_limits(form: &mut Form) -> Map<String, Value> {
+    const BOUNDS: IntegerField = number::POSITIVE_INTEGER;
+    let limits = read_object(form, "limits").unwrap_or_default();
+    let mut errors = Map::new();
+    for (component_type, limit) in &limits {
+        let Value::Object(limit) = limit else {
+            continue;
+        };
+        let mut limit_errors = Map::new();
+        for key in ["min", "max", "max_available_limit"] {
+            if let Some(Err(err)) = limit.get(key).map(|value| BOUNDS.parse(value)) {
+                limit_errors.insert(key.into(), json!([err.to_string()]));
+            }
+        }
+        if !limit_errors.is_empty() {
+            errors.insert(component_type.clone(), Value::Object(limit_errors));
+        }
+    }
+    if !errors.is_empty() {
+        form.error_value("limits", Value::Object(errors));
+    }
+    limits
+}
+
 /// Reads a list of nested objects with `read`, collecting DRF-style per-item errors.
 pub fn read_list<T>(
     form: &mut Form,
