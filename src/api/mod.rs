@@ -15,6 +15,7 @@ pub mod form;
 pub mod guard;
 pub mod links;
 pub mod list;
+pub mod number;
 pub mod slug;
 
 mod categories;

@@ -59,3 +59,5 @@ mod order_filters;
 mod order_update;
 // Consumer approval and project or order start dates.
 mod order_review_dates;
+// Prices, limits and order costs at the bounds Waldur's storage sets.
+mod bounds;

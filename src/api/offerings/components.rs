@@ -27,6 +27,7 @@ use crate::api::body::Body;
 use crate::api::error::{ApiError, DomainError};
 use crate::api::form::Form;
 use crate::api::links::parse_path_uuid;
+use crate::api::number;
 use crate::domain::offering::model::{Component, OfferingState, Partition};
 use crate::domain::offering::{OfferingCommand, OfferingError};
 
@@ -206,13 +207,9 @@ fn read_partition_settings(form: &mut Form) -> Map<String, Value> {
             PartitionField::Text => form
                 .optional_str(field, PARTITION_TEXT_MAX)
                 .map(Value::from),
-            PartitionField::Int => match nullable_int(form, field) {
-                Some(Some(n)) if n < 0 => {
-                    form.error(field, "Ensure this value is greater than or equal to 0.");
-                    None
-                }
-                other => other.map(|n| json!(n)),
-            },
+            PartitionField::Int => {
+                nullable_int(form, field, number::POSITIVE_INTEGER).map(|n| json!(n))
+            }
             PartitionField::Bool => form.bool(field).map(Value::from),
         };
         if let Some(value) = value {

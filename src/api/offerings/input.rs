@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::api::body::{expected_dict, python_type_name};
 use crate::api::form::{Form, NOT_NULL, REQUIRED};
+use crate::api::number::{self, DecimalField, IntegerError, IntegerField};
 use crate::domain::offering::model::{
     BillingType, Component, LimitPeriod, OfferingSettings, Plan, PlanUnit,
 };
@@ -396,49 +397,34 @@ fn is_valid_component_type(text: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "_-/:".contains(c))
 }
 
-/// An optional integer field (`Some(None)` for null).
-pub fn nullable_int(form: &mut Form, field: &str) -> Option<Option<i64>> {
-    let parsed = match form.raw(field)? {
-        Value::Null => return Some(None),
-        Value::Number(n) => n
-            .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
-        Value::String(s) => s.trim().parse::<i64>().ok(),
-        _ => None,
-    };
-    if parsed.is_none() {
-        form.error(field, "A valid integer is required.");
-        return None;
-    }
-    Some(parsed)
-}
-
-/// An optional decimal field.
-pub fn decimal(form: &mut Form, field: &str) -> Option<Decimal> {
+/// An optional integer field within `bounds` (`Some(None)` for null).
+pub fn nullable_int(form: &mut Form, field: &str, bounds: IntegerField) -> Option<Option<i64>> {
     match form.raw(field)? {
-        Value::Null => {
-            form.error(field, NOT_NULL);
-            None
-        }
-        value => match parse_decimal(value) {
-            Some(d) => Some(d),
-            None => {
-                form.error(field, "A valid number is required.");
+        Value::Null => Some(None),
+        value => match bounds.parse(value) {
+            Ok(n) => Some(Some(n)),
+            Err(err) => {
+                form.error(field, err.to_string());
                 None
             }
         },
     }
 }
 
-/// A JSON number or numeric string as a decimal.
-pub fn parse_decimal(value: &Value) -> Option<Decimal> {
-    match value {
-        Value::Number(n) => n.to_string().parse::<Decimal>().ok().or_else(|| {
-            n.as_f64()
-                .and_then(|f| Decimal::from_f64_retain(f).map(|d| d.normalize()))
-        }),
-        Value::String(s) => s.trim().parse::<Decimal>().ok(),
-        _ => None,
+/// An optional decimal field read as `field` reads it (digits, decimal places, minimum).
+pub fn decimal(form: &mut Form, field: &str, bounds: DecimalField) -> Option<Decimal> {
+    match form.raw(field)? {
+        Value::Null => {
+            form.error(field, NOT_NULL);
+            None
+        }
+        value => match bounds.parse(value) {
+            Ok(d) => Some(d),
+            Err(message) => {
+                form.error(field, message);
+                None
+            }
+        },
     }
 }
 
@@ -502,7 +488,7 @@ pub fn read_component(form: &mut Form, partial: bool) -> Map<String, Value> {
         "max_available_limit",
         "default_limit",
     ] {
-        if let Some(value) = nullable_int(form, field) {
+        if let Some(value) = nullable_int(form, field, number::INTEGER) {
             changes.insert(field.into(), json!(value));
         }
     }
@@ -543,6 +529,12 @@ pub fn new_component(changes: &Map<String, Value>, uuid: Uuid) -> Component {
     crate::domain::merge_changes(&base, changes).unwrap_or(base)
 }
 
+/// `Plan.max_amount`: a `PositiveSmallIntegerField` with `MinValueValidator(1)`.
+const MAX_AMOUNT: IntegerField = IntegerField {
+    min_value: 1,
+    max_value: 32_767,
+};
+
 /// Reads a plan body (offering-create `plans[]` items and `/api/marketplace-plans/`).
 pub fn read_plan(form: &mut Form) -> Map<String, Value> {
     let mut changes = Map::new();
@@ -558,28 +550,14 @@ pub fn read_plan(form: &mut Form) -> Map<String, Value> {
             changes.insert(field.into(), json!(value));
         }
     }
-    if let Some(max_amount) = nullable_int(form, "max_amount") {
-        if max_amount.is_some_and(|m| m < 1) {
-            form.error(
-                "max_amount",
-                "Ensure this value is greater than or equal to 1.",
-            );
-        } else {
-            changes.insert("max_amount".into(), json!(max_amount));
-        }
+    if let Some(max_amount) = nullable_int(form, "max_amount", MAX_AMOUNT) {
+        changes.insert("max_amount".into(), json!(max_amount));
     }
     if let Some(archived) = form.bool("archived") {
         changes.insert("archived".into(), json!(archived));
     }
-    if let Some(unit_price) = decimal(form, "unit_price") {
-        if unit_price.is_sign_negative() {
-            form.error(
-                "unit_price",
-                "Ensure this value is greater than or equal to 0.",
-            );
-        } else {
-            changes.insert("unit_price".into(), json!(unit_price));
-        }
+    if let Some(unit_price) = decimal(form, "unit_price", number::PRICE) {
+        changes.insert("unit_price".into(), json!(unit_price));
     }
     if let Some(unit) = choice(form, "unit", PlanUnit::parse) {
         changes.insert("unit".into(), json!(unit.unwrap_or_default()));
@@ -606,24 +584,18 @@ pub fn new_plan(changes: &Map<String, Value>, uuid: Uuid) -> Plan {
     crate::domain::merge_changes(&base, changes).unwrap_or(base)
 }
 
-/// `{type: price}`: every value a non-negative decimal.
+/// `{type: price}`: every value a price (`PlanComponent.price`).
 pub fn read_prices(form: &mut Form, field: &str) -> Option<BTreeMap<String, Decimal>> {
     let map = read_object(form, field)?;
     let mut prices = BTreeMap::new();
     let mut errors = Map::new();
     for (key, value) in map {
-        match parse_decimal(&value) {
-            Some(price) if !price.is_sign_negative() => {
+        match number::PRICE.parse(&value) {
+            Ok(price) => {
                 prices.insert(key, price);
             }
-            Some(_) => {
-                errors.insert(
-                    key,
-                    json!(["Ensure this value is greater than or equal to 0."]),
-                );
-            }
-            None => {
-                errors.insert(key, json!(["A valid number is required."]));
+            Err(message) => {
+                errors.insert(key, json!([message]));
             }
         }
     }
@@ -635,25 +607,53 @@ pub fn read_prices(form: &mut Form, field: &str) -> Option<BTreeMap<String, Deci
     }
 }
 
-/// `{type: amount}`: every value a non-negative integer.
+/// `{type: amount}`: every value an amount (`PlanComponent.amount`).
 pub fn read_quotas(form: &mut Form, field: &str) -> Option<BTreeMap<String, i64>> {
     let map = read_object(form, field)?;
     let mut quotas = BTreeMap::new();
     for (key, value) in map {
-        match value
-            .as_i64()
-            .or_else(|| value.as_str().and_then(|s| s.parse().ok()))
-        {
-            Some(amount) if amount >= 0 => {
+        match number::POSITIVE_INTEGER.parse(&value) {
+            Ok(amount) => {
                 quotas.insert(key, amount);
             }
-            _ => {
+            Err(err @ IntegerError::AboveMax(_)) => {
+                form.error(field, format!("{key}: {err}"));
+                return None;
+            }
+            Err(_) => {
                 form.error(field, format!("{key}: a non-negative integer is required."));
                 return None;
             }
         }
     }
     Some(quotas)
+}
+
+/// Offering-create `limits`: `{type: {min, max, max_available_limit}}`, each value present
+/// an integer from 0 (Waldur's `OfferingComponentLimitSerializer`) that the component's
+/// integer column holds.
+pub fn read_component_limits(form: &mut Form) -> Map<String, Value> {
+    const BOUNDS: IntegerField = number::POSITIVE_INTEGER;
+    let limits = read_object(form, "limits").unwrap_or_default();
+    let mut errors = Map::new();
+    for (component_type, limit) in &limits {
+        let Value::Object(limit) = limit else {
+            continue;
+        };
+        let mut limit_errors = Map::new();
+        for key in ["min", "max", "max_available_limit"] {
+            if let Some(Err(err)) = limit.get(key).map(|value| BOUNDS.parse(value)) {
+                limit_errors.insert(key.into(), json!([err.to_string()]));
+            }
+        }
+        if !limit_errors.is_empty() {
+            errors.insert(component_type.clone(), Value::Object(limit_errors));
+        }
+    }
+    if !errors.is_empty() {
+        form.error_value("limits", Value::Object(errors));
+    }
+    limits
 }
 
 /// Reads a list of nested objects with `read`, collecting DRF-style per-item errors.

@@ -429,23 +429,25 @@ pub fn render_plan(
         }),
         Some(_) => json!("mixed"),
     };
-    let minimal_price: Decimal = offering
-        .components
-        .iter()
-        .map(|c| match c.billing_type {
-            BillingType::Limit | BillingType::One => price_of(c),
-            BillingType::Fixed => {
-                let amount = plan
-                    .quotas
-                    .get(&c.component_type)
-                    .copied()
-                    .unwrap_or(0)
-                    .max(1);
-                price_of(c) * Decimal::from(amount)
-            }
-            _ => Decimal::ZERO,
-        })
-        .sum();
+    // Checked: `None` (rendered null) rather than a panic for prices stored before they
+    // were bounded.
+    let minimal_price: Option<Decimal> =
+        offering
+            .components
+            .iter()
+            .try_fold(Decimal::ZERO, |sum, c| match c.billing_type {
+                BillingType::Limit | BillingType::One => sum.checked_add(price_of(c)),
+                BillingType::Fixed => {
+                    let amount = plan
+                        .quotas
+                        .get(&c.component_type)
+                        .copied()
+                        .unwrap_or(0)
+                        .max(1);
+                    sum.checked_add(price_of(c).checked_mul(Decimal::from(amount))?)
+                }
+                _ => Some(sum),
+            });
     let is_active = plan.max_amount.is_none_or(|max| resources_count < max);
     let mut item = json!({
         "url": plan_url(links, offering_uuid, plan.uuid, side),
@@ -458,8 +460,8 @@ pub fn render_plan(
         "is_active": is_active,
         "unit_price": decimal_string(plan.unit_price, 10),
         "unit": plan.unit.as_str(),
-        "init_price": amount(offering.plan_price_of(plan, BillingType::One)),
-        "switch_price": amount(offering.plan_price_of(plan, BillingType::Few)),
+        "init_price": offering.plan_price_of(plan, BillingType::One).map(amount),
+        "switch_price": offering.plan_price_of(plan, BillingType::Few).map(amount),
         "backend_id": plan.backend_id,
         "organization_groups": [],
         "prices": prices,
@@ -467,7 +469,7 @@ pub fn render_plan(
         "quotas": quotas,
         "resources_count": resources_count,
         "plan_type": plan_type,
-        "minimal_price": amount(minimal_price),
+        "minimal_price": minimal_price.map(amount),
         "components": components,
         "billing_mode": "inherit",
     });

@@ -475,7 +475,7 @@ async fn create(
             json!({"plans": ["At least one plan should be specified."]}),
         );
     }
-    let limits = input::read_object(&mut form, "limits").unwrap_or_default();
+    let limits = input::read_component_limits(&mut form);
     let customer_state: Option<(bool, bool, Option<Uuid>)> = match customer {
         Some(uuid) => {
             sqlx::query_as(

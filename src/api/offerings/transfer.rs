@@ -32,6 +32,7 @@ use crate::api::body::{Body, python_type_name};
 use crate::api::error::ApiError;
 use crate::api::form::{Form, NOT_NULL, REQUIRED};
 use crate::api::links::{Links, hex, parse_path_uuid, timestamp};
+use crate::api::number;
 use crate::domain::offering::model::{Component, Endpoint, OfferingDetails, Plan};
 use crate::domain::offering::types::{self, OfferingType};
 use crate::domain::offering::{BillingMode, ImportedContent, OfferingCommand};
@@ -436,21 +437,14 @@ fn read_import_plan(form: &mut Form) -> PlanImport {
     }
 }
 
-fn non_negative(form: &mut Form, field: &str) -> Option<Decimal> {
-    let value = input::decimal(form, field)?;
-    if value.is_sign_negative() {
-        form.error(field, "Ensure this value is greater than or equal to 0.");
-        return None;
-    }
-    Some(value)
-}
-
 fn read_plan_component(form: &mut Form) -> Option<PlanComponentImport> {
     require_present(form, "component_type");
     let component_type = form.optional_str("component_type", 50);
-    let amount = nullable_int(form, "amount").flatten().unwrap_or(0);
-    let price = non_negative(form, "price").unwrap_or_default();
-    let future_price = non_negative(form, "future_price");
+    let amount = nullable_int(form, "amount", number::POSITIVE_INTEGER)
+        .flatten()
+        .unwrap_or(0);
+    let price = input::decimal(form, "price", number::PRICE).unwrap_or_default();
+    let future_price = input::decimal(form, "future_price", number::PRICE);
     Some(PlanComponentImport {
         component_type: component_type?,
         amount,

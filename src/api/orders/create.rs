@@ -27,6 +27,7 @@ use crate::api::offerings::{OfferingRecord, fetch_records};
 use crate::api::{ApiState, created};
 use crate::domain::offering::Offering;
 use crate::domain::offering::model::OfferingState;
+use crate::domain::offering::pricing::OrderPrices;
 use crate::domain::order::{OrderSpec, OrderType};
 use crate::domain::resource::{ResourceCommand, ResourceSpec};
 
@@ -231,8 +232,11 @@ pub async fn create(
         )));
     }
 
-    let (cost, fixed_price, activation_price) =
-        prices(offering, plan, &input.limits, OrderType::Create);
+    let OrderPrices {
+        cost,
+        fixed_price,
+        activation_price,
+    } = prices(offering, plan, &input.limits, OrderType::Create)?;
     let end_date = end_date(offering, &input.attributes, today)?;
 
     // The resource, then the order.

@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -17,9 +16,13 @@ use crate::api::access::{Scope, has_permission, roles_in};
 use crate::api::auth::Caller;
 use crate::api::error::ApiError;
 use crate::api::links::hex;
+use crate::api::number;
 use crate::api::offerings::OfferingRecord;
 use crate::domain::offering::Offering;
 use crate::domain::offering::model::{BillingType, Plan};
+use crate::domain::offering::pricing::{
+    COST_WHOLE_DIGITS, CostOverflow, OrderPrices, order_prices,
+};
 use crate::domain::offering::types::ProviderReview;
 use crate::domain::order::{Order, OrderCommand, OrderSpec, OrderState, OrderType};
 use crate::domain::resource::{OrderOutcome, Resource, ResourceCommand};
@@ -34,29 +37,19 @@ pub(crate) fn command_failed<E: std::error::Error>(err: cqrs_es::AggregateError<
     ApiError::internal(anyhow::anyhow!("placing the order: {err}"))
 }
 
-/// Requested limits: component type → non-negative integer (numbers or numeric strings).
-/// Fails with the per-key errors DRF gives, as the value of the `limits` field.
+/// Requested limits: component type → non-negative integer (numbers or numeric strings),
+/// within [`number::LIMIT`]. Fails with the per-key errors DRF gives, as the value of the
+/// `limits` field.
 pub(crate) fn parse_limits(raw: &Map<String, Value>) -> Result<BTreeMap<String, i64>, Value> {
     let mut limits = BTreeMap::new();
     let mut errors = Map::new();
     for (key, value) in raw {
-        let parsed = match value {
-            Value::Number(n) => n.as_i64(),
-            Value::String(s) => s.trim().parse::<i64>().ok(),
-            _ => None,
-        };
-        match parsed {
-            Some(n) if n < 0 => {
-                errors.insert(
-                    key.clone(),
-                    json!(["Ensure this value is greater than or equal to 0."]),
-                );
-            }
-            Some(n) => {
+        match number::LIMIT.parse(value) {
+            Ok(n) => {
                 limits.insert(key.clone(), n);
             }
-            None => {
-                errors.insert(key.clone(), json!(["A valid integer is required."]));
+            Err(err) => {
+                errors.insert(key.clone(), json!([err.to_string()]));
             }
         }
     }
@@ -197,61 +190,32 @@ pub(crate) fn check_limits(
     Ok(())
 }
 
-/// `Plan.get_estimate`: the plan's unit price plus, for each limit-billed component, its
-/// price in the plan times the limit over the component's factor.
-pub(crate) fn plan_estimate(
-    offering: &Offering,
-    plan: &Plan,
-    limits: &BTreeMap<String, i64>,
-) -> Decimal {
-    let kind = offering.kind();
-    let usage: Decimal = offering
-        .components
-        .iter()
-        .filter(|c| c.billing_type == BillingType::Limit)
-        .map(|c| {
-            let price = plan
-                .prices
-                .get(&c.component_type)
-                .copied()
-                .unwrap_or_default();
-            let amount = Decimal::from(limits.get(&c.component_type).copied().unwrap_or(0));
-            let factor = kind
-                .and_then(|k| k.builtin(&c.component_type))
-                .map(|b| b.factor)
-                .filter(|f| *f > 0)
-                .unwrap_or(1);
-            price * amount / Decimal::from(factor)
-        })
-        .sum();
-    plan.unit_price + usage
+/// The 400 for an order whose cost cannot be represented, on `field` (the part of the
+/// request that put the cost out of range).
+pub(crate) fn cost_overflow(field: &str) -> ApiError {
+    ApiError::field(
+        field,
+        format!(
+            "Ensure that the order cost has no more than {COST_WHOLE_DIGITS} digits before the \
+             decimal point."
+        ),
+    )
 }
 
-/// Cost, fixed price and activation price of an order (`Order.init_cost`): the estimate
-/// plus the plan's init price (`one` components) for Create, its switch price (`few`) for
-/// Update.
+/// Prices an order, answering 400 on the field to blame when its cost cannot be
+/// represented: the plan for the plan's own prices, the limits for the rest.
 pub(crate) fn prices(
     offering: &Offering,
     plan: Option<&Plan>,
     limits: &BTreeMap<String, i64>,
     order_type: OrderType,
-) -> (Option<Decimal>, Decimal, Decimal) {
-    let Some(plan) = plan else {
-        return (None, Decimal::ZERO, Decimal::ZERO);
-    };
-    let estimate = plan_estimate(offering, plan, limits);
-    match order_type {
-        OrderType::Create => {
-            let init = offering.plan_price_of(plan, BillingType::One);
-            let fixed = offering.plan_price_of(plan, BillingType::Fixed);
-            (Some(estimate + init), fixed, init)
-        }
-        OrderType::Update => {
-            let switch = offering.plan_price_of(plan, BillingType::Few);
-            (Some(estimate + switch), Decimal::ZERO, switch)
-        }
-        OrderType::Terminate | OrderType::Restore => (Some(estimate), Decimal::ZERO, Decimal::ZERO),
-    }
+) -> Result<OrderPrices, ApiError> {
+    order_prices(offering, plan, limits, order_type).map_err(|err| {
+        cost_overflow(match err {
+            CostOverflow::Plan => "plan",
+            CostOverflow::Limits => "limits",
+        })
+    })
 }
 
 pub(crate) fn option_is_true(options: &Map<String, Value>, key: &str) -> bool {

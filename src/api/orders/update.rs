@@ -103,8 +103,9 @@ async fn update(
             .spec
             .plan_uuid
             .and_then(|uuid| record.offering.plan(uuid));
+        let priced = prices(&record.offering, plan, &terms.limits, OrderType::Create)?;
         (terms.cost, terms.fixed_price, terms.activation_price) =
-            prices(&record.offering, plan, &terms.limits, OrderType::Create);
+            (priced.cost, priced.fixed_price, priced.activation_price);
     }
 
     let command = OrderCommand::Update {

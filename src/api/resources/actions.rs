@@ -29,9 +29,11 @@ use crate::api::error::ApiError;
 use crate::api::links::hex;
 use crate::api::offerings::{OfferingRecord, fetch_records};
 use crate::api::orders::placement::{
-    PlanRef, check_limits, check_plan, command_failed, parse_limits, parse_plan_url, place, prices,
+    PlanRef, check_limits, check_plan, command_failed, cost_overflow, parse_limits, parse_plan_url,
+    place,
 };
 use crate::domain::offering::model::OfferingState;
+use crate::domain::offering::pricing::{CostOverflow, OrderPrices, order_prices};
 use crate::domain::order::{OrderSpec, OrderType};
 use crate::domain::resource::{Resource, ResourceCommand, ResourceSpec, ResourceState};
 
@@ -201,7 +203,8 @@ impl Target {
         Ok(())
     }
 
-    /// An Update or Terminate order for the resource, priced.
+    /// An Update or Terminate order for the resource, priced; the caller names the field
+    /// to blame when its cost cannot be represented.
     fn order(
         &self,
         caller: &Caller,
@@ -209,11 +212,15 @@ impl Target {
         plan_uuid: Option<Uuid>,
         limits: BTreeMap<String, i64>,
         attributes: Map<String, Value>,
-    ) -> OrderSpec {
+    ) -> Result<OrderSpec, CostOverflow> {
         let offering = &self.record.offering;
         let plan = plan_uuid.and_then(|uuid| offering.plan(uuid));
-        let (cost, fixed_price, activation_price) = prices(offering, plan, &limits, order_type);
-        OrderSpec {
+        let OrderPrices {
+            cost,
+            fixed_price,
+            activation_price,
+        } = order_prices(offering, plan, &limits, order_type)?;
+        Ok(OrderSpec {
             uuid: Uuid::new_v4(),
             order_type,
             resource_uuid: self.spec.uuid,
@@ -234,7 +241,7 @@ impl Target {
             request_comment: String::new(),
             start_date: None,
             slug: self.spec.slug.clone(),
-        }
+        })
     }
 
     /// Places the order and moves the resource to Updating or Terminating, together.
@@ -331,13 +338,15 @@ async fn terminate(
     target.require_no_pending_order(&state).await?;
     let Body(body) = body?;
     let attributes = dict_field(&body, "attributes")?;
-    let spec = target.order(
-        &caller,
-        OrderType::Terminate,
-        None,
-        BTreeMap::new(),
-        attributes,
-    );
+    let spec = target
+        .order(
+            &caller,
+            OrderType::Terminate,
+            None,
+            BTreeMap::new(),
+            attributes,
+        )
+        .map_err(|_| cost_overflow("plan"))?;
     target.begin(&state, &caller, spec).await
 }
 
@@ -384,13 +393,15 @@ async fn update_limits(
     // Waldur keeps the limits being replaced in the order's attributes.
     let mut attributes = Map::new();
     attributes.insert("old_limits".into(), json!(target.resource.limits));
-    let spec = target.order(
-        &caller,
-        OrderType::Update,
-        target.resource.plan_uuid,
-        limits,
-        attributes,
-    );
+    let spec = target
+        .order(
+            &caller,
+            OrderType::Update,
+            target.resource.plan_uuid,
+            limits,
+            attributes,
+        )
+        .map_err(|_| cost_overflow("limits"))?;
     target.begin(&state, &caller, spec).await
 }
 
@@ -424,6 +435,9 @@ async fn switch_plan(
         .await?
         .map(|p| p.uuid);
     let limits = target.resource.limits.clone();
-    let spec = target.order(&caller, OrderType::Update, plan, limits, Map::new());
+    // The plan is what changes, so a cost out of range is the plan's.
+    let spec = target
+        .order(&caller, OrderType::Update, plan, limits, Map::new())
+        .map_err(|_| cost_overflow("plan"))?;
     target.begin(&state, &caller, spec).await
 }

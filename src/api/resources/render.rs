@@ -10,9 +10,9 @@ use uuid::Uuid;
 use crate::api::error::ApiError;
 use crate::api::links::{Links, hex, timestamp};
 use crate::api::offerings::{PlanSide, decimal_string, plan_url};
-use crate::api::orders::placement::plan_estimate;
 use crate::domain::offering::Offering;
 use crate::domain::offering::model::BillingType;
+use crate::domain::offering::pricing::plan_estimate;
 use crate::domain::resource::{Resource, ResourceState};
 
 use super::{ResourceRow, Side};
@@ -125,6 +125,9 @@ pub(crate) fn render(row: &ResourceRow, links: &Links, side: Side) -> Result<Val
         "last_sync": modified,
         "order_in_progress": null,
         "creation_order": null,
-        "cost": plan.map(|p| decimal_string(plan_estimate(&offering, p, &resource.limits), 10)),
+        // A price raised after the resource was ordered may put its estimate out of range.
+        "cost": plan
+            .and_then(|p| plan_estimate(&offering, p, &resource.limits).ok())
+            .map(|cost| decimal_string(cost, 10)),
     }))
 }

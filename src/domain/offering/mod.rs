@@ -3,12 +3,14 @@
 //!
 //! - [`model`]: the values an offering is made of.
 //! - [`types`]: the registry of offering types.
+//! - [`pricing`]: what an order costs under a plan, in checked arithmetic.
 //! - this file: the aggregate — commands, events, errors and the rules between them.
 //!
 //! Plans live inside the offering: "activate needs a plan" and "prices name existing
 //! components" are then rules of one aggregate, decided atomically.
 
 pub mod model;
+pub mod pricing;
 pub mod types;
 
 #[cfg(test)]
@@ -599,13 +601,10 @@ impl Offering {
             .find(|c| c.component_type == component_type)
     }
 
-    /// Sum of the plan's prices for components of one billing type (init/switch prices).
-    pub fn plan_price_of(&self, plan: &Plan, billing_type: BillingType) -> Decimal {
-        self.components
-            .iter()
-            .filter(|c| c.billing_type == billing_type)
-            .filter_map(|c| plan.prices.get(&c.component_type))
-            .sum()
+    /// Sum of the plan's prices for components of one billing type (init/switch prices);
+    /// `None` when it overflows a `Decimal`.
+    pub fn plan_price_of(&self, plan: &Plan, billing_type: BillingType) -> Option<Decimal> {
+        pricing::plan_price_of(self, plan, billing_type)
     }
 
     fn require_live(&self) -> Result<(), OfferingError> {

@@ -2365,23 +2365,23 @@ async fn it_should_apply_plan_prices_and_sum_them_by_billing_type() {
     );
     assert_eq!(
         offering.plan_price_of(plan, BillingType::One),
-        Decimal::new(12550, 2)
+        Some(Decimal::new(12550, 2))
     );
     assert_eq!(
         offering.plan_price_of(plan, BillingType::Fixed),
-        Decimal::new(15, 1)
+        Some(Decimal::new(15, 1))
     );
     assert_eq!(
         offering.plan_price_of(plan, BillingType::Usage),
-        Decimal::new(2, 2)
+        Some(Decimal::new(2, 2))
     );
     assert_eq!(
         offering.plan_price_of(plan, BillingType::Few),
-        Decimal::ZERO
+        Some(Decimal::ZERO)
     );
     assert_eq!(
         offering.plan_price_of(plan, BillingType::Limit),
-        Decimal::ZERO
+        Some(Decimal::ZERO)
     );
 }
 
@@ -2401,11 +2401,11 @@ async fn it_should_ignore_prices_of_removed_components_when_summing() {
     let plan = offering.plan(GOLD_PLAN).unwrap();
     assert_eq!(
         offering.plan_price_of(plan, BillingType::Fixed),
-        Decimal::ZERO
+        Some(Decimal::ZERO)
     );
     assert_eq!(
         offering.plan_price_of(plan, BillingType::Usage),
-        Decimal::new(2, 2)
+        Some(Decimal::new(2, 2))
     );
 }
 
