@@ -184,7 +184,7 @@ where
         match err {
             PairError::First(inner) => inner.into_api(),
             PairError::Second(inner) => inner.into_api(),
-            PairError::Conflict => cqrs_es::AggregateError::<A>::AggregateConflict.into(),
+            PairError::Conflict => store_failure(cqrs_es::AggregateError::<A>::AggregateConflict),
             PairError::Codec(refused) => refused.into(),
             PairError::Store(e) => ApiError::Internal(e.context("event store")),
         }
@@ -193,22 +193,34 @@ where
 
 impl<E: DomainError + std::error::Error> From<cqrs_es::AggregateError<E>> for ApiError {
     fn from(err: cqrs_es::AggregateError<E>) -> Self {
-        use cqrs_es::AggregateError;
         match err {
-            AggregateError::UserError(inner) => inner.into_api(),
-            AggregateError::AggregateConflict => ApiError::Conflict(
-                "The object was changed by another request; try again.".to_string(),
-            ),
-            AggregateError::DatabaseConnectionError(e) => {
-                ApiError::Internal(anyhow::anyhow!(e).context("event store connection"))
-            }
-            AggregateError::DeserializationError(e) => {
-                ApiError::Internal(anyhow::anyhow!(e).context("decoding stored events"))
-            }
-            AggregateError::UnexpectedError(e) => match crate::store::codec::refusal(&*e) {
-                Some(refused) => refused.clone().into(),
-                None => ApiError::Internal(anyhow::anyhow!(e).context("event store")),
-            },
+            cqrs_es::AggregateError::UserError(inner) => inner.into_api(),
+            other => store_failure(other),
         }
+    }
+}
+
+/// A command that failed in the store rather than by a rule: a write conflict that outlived
+/// its retries is a 409, an event the codec refused a 400, anything else a 500. A rule
+/// error here is one the checks before the command ruled out, so it is internal too.
+pub fn store_failure<E: std::error::Error>(err: cqrs_es::AggregateError<E>) -> ApiError {
+    use cqrs_es::AggregateError;
+    match err {
+        AggregateError::AggregateConflict => {
+            ApiError::Conflict("The object was changed by another request; try again.".to_string())
+        }
+        AggregateError::UserError(inner) => ApiError::Internal(anyhow::anyhow!(
+            "a command refused after its checks: {inner}"
+        )),
+        AggregateError::DatabaseConnectionError(e) => {
+            ApiError::Internal(anyhow::anyhow!(e).context("event store connection"))
+        }
+        AggregateError::DeserializationError(e) => {
+            ApiError::Internal(anyhow::anyhow!(e).context("decoding stored events"))
+        }
+        AggregateError::UnexpectedError(e) => match crate::store::codec::refusal(&*e) {
+            Some(refused) => refused.clone().into(),
+            None => ApiError::Internal(anyhow::anyhow!(e).context("event store")),
+        },
     }
 }

@@ -19,6 +19,8 @@ mod lists;
 mod bad_input;
 // Input the log could not give back is refused; old events of that kind still read back.
 mod poison;
+// A write conflict that outlives its retries is a 409 on every command path.
+mod conflicts;
 // A generated sweep of hostile input over every route: no 5xx, every event reads back.
 mod fuzz;
 // The offering catalogue: provider offerings, components, partitions, plans, public views.

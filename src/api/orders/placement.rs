@@ -32,9 +32,9 @@ pub(crate) const INVALID_OBJECT: &str = "Invalid hyperlink - Object does not exi
 pub(crate) const PLAN_NOT_AVAILABLE: &str = "This plan is not available for selected offering.";
 
 /// A command refused by the order or resource aggregate: the checks before it rule that
-/// out, so it is an internal failure.
+/// out, so a refusal is internal; a write conflict or a refused event is answered as such.
 pub(crate) fn command_failed<E: std::error::Error>(err: cqrs_es::AggregateError<E>) -> ApiError {
-    ApiError::internal(anyhow::anyhow!("placing the order: {err}"))
+    crate::api::error::store_failure(err)
 }
 
 /// Requested limits: component type → non-negative integer (numbers or numeric strings),
