@@ -1,5 +1,9 @@
 //! The application: one value that owns the pool, a command framework per aggregate, the
 //! projector and the permission table. The HTTP layer and the CLI both drive it.
+//!
+//! - [`orders`]: order rules shared by the API and the scheduler.
+
+pub mod orders;
 
 use std::sync::Arc;
 use std::time::Duration;

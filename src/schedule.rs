@@ -13,7 +13,6 @@ use serde_json::Value;
 use crate::app::Ledger;
 use crate::domain::offering::Offering;
 use crate::domain::order::{Order, OrderCommand, OrderError};
-use crate::domain::resource::{OrderOutcome, Resource};
 use crate::store::metadata::{Actor, CommandContext, Source};
 
 /// Starts every order waiting for a start date on or before `today`; returns how many.
@@ -52,18 +51,9 @@ pub async fn start_due_orders(ledger: &Ledger, today: NaiveDate) -> anyhow::Resu
             Err(AggregateError::UserError(OrderError::InvalidState { .. })) => continue,
             Err(err) => return Err(anyhow::anyhow!("starting order {id}: {err}")),
         }
-        if offering.kind().is_some_and(|k| k.completes_at_once) {
-            let settle = spec.settlement(OrderOutcome::Done, ctx.now);
-            ledger
-                .execute_pair::<Order, Resource>(
-                    (&id, OrderCommand::SetStateDone { at: ctx.now }),
-                    &spec.resource_uuid.simple().to_string(),
-                    |_, _| Some(settle.clone()),
-                    &ctx,
-                )
-                .await
-                .with_context(|| format!("completing order {id}"))?;
-        }
+        crate::app::orders::complete_if_synchronous(ledger, &offering, &spec, &ctx)
+            .await
+            .with_context(|| format!("completing order {id}"))?;
     }
     Ok(started)
 }

@@ -33,7 +33,7 @@ use crate::api::error::{ApiError, DomainError};
 use crate::api::links::{Links, parse_path_uuid};
 use crate::api::offerings::{OfferingView, fetch_records, plan_resource_counts, render_offering};
 use crate::domain::offering::Offering;
-use crate::domain::offering::types::{OfferingType, ProviderReview};
+use crate::domain::offering::types::OfferingType;
 use crate::domain::order::{Order, OrderCommand, OrderError, OrderEvent, OrderSpec, OrderState};
 use crate::domain::resource::{OrderOutcome, Resource, ResourceCommand};
 use crate::store::metadata::CommandContext;
@@ -270,16 +270,8 @@ async fn run_and_settle(
 /// What happens once an order executes: the synchronous processors (Basic, Support)
 /// complete it at once; other types wait for their agent.
 async fn process(state: &ApiState, target: &Target, ctx: &CommandContext) -> Result<(), ApiError> {
-    if target.offering.kind().is_some_and(|k| k.completes_at_once) {
-        run_and_settle(
-            state,
-            target,
-            OrderCommand::SetStateDone { at: ctx.now },
-            OrderOutcome::Done,
-            ctx,
-        )
+    crate::app::orders::complete_if_synchronous(&state.ledger, &target.offering, &target.spec, ctx)
         .await?;
-    }
     Ok(())
 }
 
@@ -301,43 +293,26 @@ fn detail(message: &str) -> Response {
     Json(json!({ "detail": message })).into_response()
 }
 
-/// Whether the provider reviews orders of this offering (`order_should_not_be_reviewed_by_provider`
-/// negated); `approvers` are the consumer reviewer and the creator.
+/// Whether the provider reviews the order: the offering decides, given whether one of
+/// `approvers` (the consumer reviewer and the creator) owns the provider's organization.
 async fn provider_review_needed(
     state: &ApiState,
     target: &Target,
     approvers: &[Uuid],
 ) -> Result<bool, ApiError> {
-    let Some(kind) = target.offering.kind() else {
-        return Ok(false);
-    };
-    let options = &target.offering.settings.plugin_options;
-    Ok(match kind.provider_review {
-        ProviderReview::Always => true,
-        ProviderReview::Never => false,
-        ProviderReview::ScriptOption => {
-            options
-                .get("auto_approve_marketplace_script")
-                .and_then(Value::as_bool)
-                == Some(false)
-        }
-        ProviderReview::RemoteOption => {
-            if options
-                .get("auto_approve_remote_orders")
-                .and_then(Value::as_bool)
-                == Some(true)
+    let mut owner = false;
+    if target.offering.provider_review_depends_on_approver() {
+        for user in approvers {
+            if roles_in(state, *user, &target.provider_scopes())
+                .await?
+                .contains("CUSTOMER.OWNER")
             {
-                return Ok(false);
+                owner = true;
+                break;
             }
-            for user in approvers {
-                let roles = roles_in(state, *user, &target.provider_scopes()).await?;
-                if roles.contains("CUSTOMER.OWNER") {
-                    return Ok(false);
-                }
-            }
-            true
         }
-    })
+    }
+    Ok(target.offering.provider_reviews(owner))
 }
 
 async fn approve_by_consumer(

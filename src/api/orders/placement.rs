@@ -23,9 +23,8 @@ use crate::domain::offering::model::{BillingType, Plan};
 use crate::domain::offering::pricing::{
     COST_WHOLE_DIGITS, CostOverflow, OrderPrices, order_prices,
 };
-use crate::domain::offering::types::ProviderReview;
 use crate::domain::order::{Order, OrderCommand, OrderSpec, OrderState, OrderType};
-use crate::domain::resource::{OrderOutcome, Resource, ResourceCommand};
+use crate::domain::resource::{Resource, ResourceCommand};
 use crate::store::metadata::CommandContext;
 
 pub(crate) const INVALID_OBJECT: &str = "Invalid hyperlink - Object does not exist.";
@@ -275,36 +274,22 @@ async fn skips_consumer_review(
     has_permission(state, caller, "ORDER.APPROVE", &scopes).await
 }
 
-/// `order_should_not_be_reviewed_by_provider`.
-async fn skips_provider_review(
+/// Whether the provider reviews the order: the offering decides, given whether the
+/// caller (who places and approves it) owns the provider's organization.
+async fn provider_reviews(
     state: &ApiState,
     caller: &Caller,
     record: &OfferingRecord,
 ) -> Result<bool, ApiError> {
-    let options = &record.offering.settings.plugin_options;
-    let review = record
-        .offering
-        .kind()
-        .map(|k| k.provider_review)
-        .unwrap_or(ProviderReview::Never);
-    Ok(match review {
-        ProviderReview::Always => false,
-        ProviderReview::Never => true,
-        ProviderReview::ScriptOption => options
-            .get("auto_approve_marketplace_script")
-            .and_then(Value::as_bool)
-            .unwrap_or(true),
-        ProviderReview::RemoteOption => {
-            option_is_true(options, "auto_approve_remote_orders")
-                || roles_in(
-                    state,
-                    caller.uuid,
-                    &[Scope::Customer(record.offering.customer_uuid)],
-                )
-                .await?
-                .contains("CUSTOMER.OWNER")
-        }
-    })
+    let owner = record.offering.provider_review_depends_on_approver()
+        && roles_in(
+            state,
+            caller.uuid,
+            &[Scope::Customer(record.offering.customer_uuid)],
+        )
+        .await?
+        .contains("CUSTOMER.OWNER");
+    Ok(record.offering.provider_reviews(owner))
 }
 
 /// Places the order in the state auto-approval leads to, together with `resource` (the
@@ -326,14 +311,13 @@ pub(crate) async fn place(
         OrderState::PendingConsumer
     } else if project_start_date.is_some_and(|start| start > today) {
         OrderState::PendingProject
-    } else if skips_provider_review(state, caller, record).await? {
-        OrderState::Executing
-    } else {
+    } else if provider_reviews(state, caller, record).await? {
         OrderState::PendingProvider
+    } else {
+        OrderState::Executing
     };
     let order_id = hex(spec.uuid);
     let resource_id = hex(spec.resource_uuid);
-    let settle = spec.settlement(OrderOutcome::Done, ctx.now);
     let place = |_: &Resource, _: &[_]| {
         Some(OrderCommand::Place {
             spec: Box::new(spec.clone()),
@@ -347,17 +331,8 @@ pub(crate) async fn place(
         .execute_pair::<Resource, Order>((&resource_id, resource), &order_id, place, ctx)
         .await?;
 
-    // Basic and Support orders are processed synchronously.
-    if next == OrderState::Executing && record.offering.kind().is_some_and(|k| k.completes_at_once)
-    {
-        state
-            .ledger
-            .execute_pair::<Order, Resource>(
-                (&order_id, OrderCommand::SetStateDone { at: ctx.now }),
-                &resource_id,
-                |_, _| Some(settle.clone()),
-                ctx,
-            )
+    if next == OrderState::Executing {
+        crate::app::orders::complete_if_synchronous(&state.ledger, &record.offering, &spec, ctx)
             .await?;
     }
     Ok(next)

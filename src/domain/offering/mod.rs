@@ -11,6 +11,7 @@
 
 pub mod model;
 pub mod pricing;
+mod review;
 pub mod types;
 
 #[cfg(test)]
