@@ -15,7 +15,6 @@ pub mod form;
 pub mod guard;
 pub mod links;
 pub mod list;
-pub mod slug;
 
 mod categories;
 mod customers;
