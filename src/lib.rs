@@ -5,9 +5,10 @@
 //! - [`domain`]: the aggregates (pure deciders: state, commands, events, errors, tests).
 //! - [`store`]: the PostgreSQL event store, event metadata and the global log reader.
 //! - [`projection`]: read models fed from the log, rebuildable at any time.
-//! - [`app`]: the [`app::Ledger`] that runs commands and keeps read models current.
-//! - [`schedule`]: what the ledger does on its own as days pass.
-//! - [`directory`]: user creation, tokens and the first admin, shared by API and CLI.
+//! - [`read`]: typed queries over the read models (visibility, slugs).
+//! - [`app`]: the [`app::Ledger`] that runs commands and keeps read models current, and
+//!   [`app::directory`]: user creation, tokens and the first admin, shared by API and CLI.
+//! - [`jobs`]: what the ledger does on a timer (projector catch-up, starting due orders).
 //! - [`api`]: the HTTP API in Waldur's wire format.
 //! - [`permissions`]: the role → permission table.
 //! - [`server`], [`cli`]: running the server and the `ledger` subcommands.
@@ -21,10 +22,10 @@ pub mod app;
 pub mod bench;
 pub mod cli;
 pub mod config;
-pub mod directory;
 pub mod domain;
+pub mod jobs;
 pub mod permissions;
 pub mod projection;
-pub mod schedule;
+pub mod read;
 pub mod server;
 pub mod store;

@@ -10,9 +10,10 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::api::{self, ApiState};
+use crate::app::directory;
 use crate::app::{Ledger, LedgerOptions};
 use crate::config::{DatabaseConfig, ServerConfig};
-use crate::directory;
+use crate::jobs;
 use crate::permissions::Permissions;
 use crate::store::db;
 use crate::store::metadata::{CommandContext, Source};
@@ -23,7 +24,8 @@ pub struct Application {
     address: SocketAddr,
     ledger: Arc<Ledger>,
     router: axum::Router,
-    catch_up: JoinHandle<()>,
+    /// The timer running [`jobs`], stopped when serving ends.
+    jobs: JoinHandle<()>,
     /// The token of the `admin` user, when this start created it.
     pub admin_token: Option<String>,
 }
@@ -46,7 +48,7 @@ impl Application {
             .context("preparing the read models")?;
         let admin_token =
             directory::bootstrap_admin(&ledger, &CommandContext::system(Source::Cli)).await?;
-        let catch_up = ledger.spawn_catch_up(Duration::from_millis(server.catch_up_interval_ms));
+        let jobs = jobs::spawn(&ledger, Duration::from_millis(server.catch_up_interval_ms));
         let listener = TcpListener::bind(server.listen)
             .await
             .with_context(|| format!("binding {}", server.listen))?;
@@ -62,7 +64,7 @@ impl Application {
             address,
             router: api::router(state),
             ledger,
-            catch_up,
+            jobs,
             admin_token,
         })
     }
@@ -84,7 +86,7 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await
             .context("serving HTTP");
-        self.catch_up.abort();
+        self.jobs.abort();
         result
     }
 }

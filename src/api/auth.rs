@@ -1,17 +1,18 @@
 //! Token authentication as Waldur does it: `Authorization: Token <key>` (keyword in any case)
-//! or the `x-auth-token` query parameter. Tokens are looked up by their SHA-256 hash.
+//! or the `x-auth-token` query parameter. Tokens are looked up by their SHA-256 hash
+//! ([`crate::store::tokens`]).
 
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::api::ApiState;
 use crate::api::error::ApiError;
 use crate::store::metadata::{Actor, CommandContext, Source};
+use crate::store::tokens::token_hash;
 
 /// The authenticated user making a request.
 #[derive(Debug, Clone)]
@@ -46,19 +47,6 @@ impl Caller {
 
 /// The caller, if the request carries credentials (bad credentials are still a 401).
 pub struct MaybeCaller(pub Option<Caller>);
-
-/// SHA-256 of a token, hex encoded: the only form in which tokens are stored.
-pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-/// A new random API token: 40 lowercase hex characters, like Waldur's.
-pub fn new_token() -> String {
-    let mut token = Uuid::new_v4().simple().to_string();
-    token.push_str(&Uuid::new_v4().simple().to_string());
-    token.truncate(40);
-    token
-}
 
 fn presented_token(parts: &Parts) -> Result<Option<String>, ApiError> {
     if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
@@ -149,26 +137,5 @@ impl FromRequestParts<Arc<ApiState>> for MaybeCaller {
         state: &Arc<ApiState>,
     ) -> Result<Self, Self::Rejection> {
         Ok(MaybeCaller(authenticate(parts, state).await?))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_are_forty_hex_characters_and_unique() {
-        let a = new_token();
-        assert_eq!(a.len(), 40);
-        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
-        assert_ne!(a, new_token());
-    }
-
-    #[test]
-    fn the_hash_does_not_contain_the_token() {
-        let token = new_token();
-        let hash = token_hash(&token);
-        assert_eq!(hash.len(), 64);
-        assert!(!hash.contains(&token));
     }
 }

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use sqlx::{FromRow, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use crate::api::access::{CONNECTED_CUSTOMERS, CONNECTED_PROJECTS, Scope, require_permission};
+use crate::api::access::require_permission;
 use crate::api::auth::Caller;
 use crate::api::body::Body;
 use crate::api::error::{ApiError, DomainError};
@@ -25,6 +25,7 @@ use crate::api::list::{
 use crate::api::roles::{TeamScope, team_routes};
 use crate::api::{ApiState, created, no_content};
 use crate::domain::customer::{Customer, CustomerCommand, CustomerDetails, CustomerError};
+use crate::read::visibility::{CONNECTED_CUSTOMERS, CONNECTED_PROJECTS, Scope};
 
 pub fn router() -> Router<Arc<ApiState>> {
     Router::new()
@@ -512,7 +513,7 @@ async fn create(
         .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
     let uuid = Uuid::new_v4();
     let ctx = caller.ctx();
-    let slug = crate::api::slug::next(&state.ledger.pool, "customers", &details.name).await?;
+    let slug = crate::read::slugs::next(&state.ledger.pool, "customers", &details.name).await?;
     let id = hex(uuid);
     let command = CustomerCommand::Create {
         uuid,

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::api::error::ApiError;
 use crate::api::links::Links;
+use crate::read::like_escape;
 
 pub const DEFAULT_PAGE_SIZE: i64 = 10;
 pub const MAX_PAGE_SIZE: i64 = 300;
@@ -276,14 +277,6 @@ where
     page.push_bind(paging.offset());
     let rows = page.build_query_as().fetch_all(pool).await?;
     Ok((total, rows, paging))
-}
-
-/// `%`, `_` and `\` match themselves in a LIKE pattern built from user input.
-pub fn like_escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }
 
 /// `%value%` for a case-insensitive "contains" filter.

@@ -16,7 +16,6 @@ pub mod guard;
 pub mod links;
 pub mod list;
 pub mod number;
-pub mod slug;
 
 mod categories;
 mod customers;

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use sqlx::{FromRow, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use crate::api::access::{CONNECTED_PROJECTS, Scope, has_permission, require_permission};
+use crate::api::access::{has_permission, require_permission};
 use crate::api::auth::Caller;
 use crate::api::body::Body;
 use crate::api::error::{ApiError, DomainError};
@@ -24,6 +24,7 @@ use crate::api::list::{
 use crate::api::roles::{TeamScope, team_routes};
 use crate::api::{ApiState, created, no_content};
 use crate::domain::project::{Project, ProjectCommand, ProjectDetails, ProjectError};
+use crate::read::visibility::{CONNECTED_PROJECTS, Scope};
 
 pub fn router() -> Router<Arc<ApiState>> {
     Router::new()
@@ -381,7 +382,7 @@ async fn create(
     let details = crate::domain::merge_changes(&ProjectDetails::default(), &input.changes)
         .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
     let uuid = Uuid::new_v4();
-    let slug = crate::api::slug::next(&state.ledger.pool, "projects", &details.name).await?;
+    let slug = crate::read::slugs::next(&state.ledger.pool, "projects", &details.name).await?;
     let end_date = input.end_date.flatten();
     let id = hex(uuid);
     let command = ProjectCommand::Create {

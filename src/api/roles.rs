@@ -19,7 +19,7 @@ use sqlx::{FromRow, QueryBuilder};
 use uuid::Uuid;
 
 use crate::api::ApiState;
-use crate::api::access::{Scope, has_permission};
+use crate::api::access::has_permission;
 use crate::api::auth::Caller;
 use crate::api::body::Body;
 use crate::api::error::ApiError;
@@ -30,6 +30,7 @@ use crate::domain::customer::{Customer, CustomerCommand, CustomerError};
 use crate::domain::project::{Project, ProjectCommand, ProjectError};
 use crate::domain::roles::RoleError;
 use crate::permissions::RoleScope;
+use crate::read::visibility::Scope;
 
 /// Namespace for the stable uuids of roles and grants (which have no uuid of their own).
 const ROLE_NAMESPACE: Uuid = Uuid::from_u128(0x6c65_6467_6572_2d72_6f6c_6573_0000_0001);

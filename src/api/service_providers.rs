@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use crate::api::access::{Scope, require_permission};
+use crate::api::access::require_permission;
 use crate::api::auth::{Caller, MaybeCaller};
 use crate::api::body::Body;
 use crate::api::error::{ApiError, DomainError};
@@ -26,6 +26,7 @@ use crate::domain::customer::{Customer, CustomerCommand};
 use crate::domain::service_provider::{
     ServiceProvider, ServiceProviderCommand, ServiceProviderError,
 };
+use crate::read::visibility::Scope;
 
 pub fn router() -> Router<Arc<ApiState>> {
     Router::new()

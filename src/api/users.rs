@@ -11,7 +11,6 @@ use serde_json::{Map, Value, json};
 use sqlx::{FromRow, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use crate::api::access::{CONNECTED_CUSTOMERS, CONNECTED_PROJECTS};
 use crate::api::auth::Caller;
 use crate::api::body::Body;
 use crate::api::error::{ApiError, DomainError};
@@ -22,8 +21,9 @@ use crate::api::list::{
     push_bools, push_contains, push_exact, push_with_caller, select_fields,
 };
 use crate::api::{ApiState, created, roles};
-use crate::directory::{self, CreateUserError, NewUser};
+use crate::app::directory::{self, CreateUserError, NewUser};
 use crate::domain::user::{User, UserCommand, UserError, UserProfile};
+use crate::read::visibility::{CONNECTED_CUSTOMERS, CONNECTED_PROJECTS};
 
 pub fn router() -> Router<Arc<ApiState>> {
     Router::new()
@@ -419,7 +419,7 @@ async fn create(
     let profile: UserProfile = crate::domain::merge_changes(&UserProfile::default(), &changes)
         .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
     let new = NewUser {
-        slug: crate::api::slug::next(&state.ledger.pool, "users", &username).await?,
+        slug: crate::read::slugs::next(&state.ledger.pool, "users", &username).await?,
         username,
         profile,
         is_staff,

@@ -2,9 +2,9 @@
 
 use clap::{Args, Subcommand};
 
+use crate::app::directory;
 use crate::app::{Ledger, LedgerOptions};
 use crate::config::DatabaseConfig;
-use crate::directory;
 use crate::permissions::Permissions;
 use crate::store::db;
 use crate::store::metadata::{CommandContext, Source};

@@ -173,7 +173,7 @@ async fn start_with(
         Some(token) => token,
         None => {
             let ctx = CommandContext::system(Source::Cli);
-            ledger::directory::token_for(&ledger, &ctx, "admin", true)
+            ledger::app::directory::token_for(&ledger, &ctx, "admin", true)
                 .await
                 .expect("a token for admin")
                 .1
@@ -273,7 +273,7 @@ impl TestApp {
     /// Creates a (non-staff) user through the CLI path and returns its token.
     pub async fn create_user(&self, username: &str) -> TestUser {
         let ctx = CommandContext::system(Source::Cli);
-        let (uuid, token) = ledger::directory::token_for(&self.ledger, &ctx, username, false)
+        let (uuid, token) = ledger::app::directory::token_for(&self.ledger, &ctx, username, false)
             .await
             .expect("user created");
         TestUser {

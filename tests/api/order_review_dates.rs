@@ -110,15 +110,15 @@ async fn a_provider_approved_order_waits_for_its_start_date_and_the_scheduler_st
     );
 
     let the_day_before = NaiveDate::from_ymd_opt(2999, 5, 31).unwrap();
-    let early = ledger::schedule::start_due_orders(&w.app.ledger, the_day_before)
+    let early = ledger::jobs::due_orders::start_due_orders(&w.app.ledger, the_day_before)
         .await
         .unwrap();
     let still = w.order(&order, &w.manager.token).await.body;
     let the_day = NaiveDate::from_ymd_opt(2999, 6, 1).unwrap();
-    let started = ledger::schedule::start_due_orders(&w.app.ledger, the_day)
+    let started = ledger::jobs::due_orders::start_due_orders(&w.app.ledger, the_day)
         .await
         .unwrap();
-    let again = ledger::schedule::start_due_orders(&w.app.ledger, the_day)
+    let again = ledger::jobs::due_orders::start_due_orders(&w.app.ledger, the_day)
         .await
         .unwrap();
 

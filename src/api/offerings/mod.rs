@@ -20,13 +20,14 @@ use sqlx::{FromRow, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::api::ApiState;
-use crate::api::access::{Scope, has_permission};
+use crate::api::access::has_permission;
 use crate::api::auth::Caller;
 use crate::api::error::{ApiError, DomainError};
 use crate::api::links::{Links, hex, timestamp};
 use crate::api::list::push_with_caller;
 use crate::domain::offering::model::{Component, OfferingState, Partition, Plan};
 use crate::domain::offering::{Offering, OfferingCommand, OfferingError};
+use crate::read::visibility::Scope;
 
 pub fn router() -> Router<Arc<ApiState>> {
     Router::new()

@@ -19,7 +19,7 @@ use super::{
     plan_resource_counts, provider_record, push_provider_visibility, render_offering, require,
     require_customer_available, sees_secrets,
 };
-use crate::api::access::{Scope, require_permission};
+use crate::api::access::require_permission;
 use crate::api::auth::Caller;
 use crate::api::body::Body;
 use crate::api::error::ApiError;
@@ -32,6 +32,7 @@ use crate::api::list::{
 use crate::api::{ApiState, created, no_content};
 use crate::domain::offering::model::{Component, Endpoint, OfferingDetails, OfferingState};
 use crate::domain::offering::{Lifecycle, OfferingCommand, types};
+use crate::read::visibility::Scope;
 
 const COLLECTION: &str = "/api/marketplace-provider-offerings/";
 
@@ -551,7 +552,7 @@ async fn create(
     )
     .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
     let uuid = Uuid::new_v4();
-    let slug = crate::api::slug::next(&state.ledger.pool, "offerings", &details.name).await?;
+    let slug = crate::read::slugs::next(&state.ledger.pool, "offerings", &details.name).await?;
     let command = OfferingCommand::Create {
         uuid,
         customer_uuid: customer,

@@ -23,7 +23,6 @@ use super::{
     fetch_records, plan_resource_counts, render_offering, render_plan,
 };
 use crate::api::ApiState;
-use crate::api::access::{CONNECTED_CUSTOMERS, CONNECTED_PROJECTS};
 use crate::api::auth::{Caller, MaybeCaller};
 use crate::api::error::ApiError;
 use crate::api::links::{Links, parse_path_uuid};
@@ -32,6 +31,7 @@ use crate::api::list::{
     select_fields,
 };
 use crate::domain::offering::model::Plan;
+use crate::read::visibility::{CONNECTED_CUSTOMERS, CONNECTED_PROJECTS};
 
 const COLLECTION: &str = "/api/marketplace-public-offerings/";
 

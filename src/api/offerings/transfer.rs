@@ -25,7 +25,7 @@ use super::{
     provider_record, render_offering, require, sees_secrets,
 };
 use crate::api::ApiState;
-use crate::api::access::{ACTIVE_GRANT, Scope, has_permission, require_staff};
+use crate::api::access::{has_permission, require_staff};
 use crate::api::auth::Caller;
 use crate::api::body::expected_dict;
 use crate::api::body::{Body, python_type_name};
@@ -36,6 +36,7 @@ use crate::api::number;
 use crate::domain::offering::model::{Component, Endpoint, OfferingDetails, Plan};
 use crate::domain::offering::types::{self, OfferingType};
 use crate::domain::offering::{BillingMode, ImportedContent, OfferingCommand};
+use crate::read::visibility::{ACTIVE_GRANT, Scope};
 
 const BASE: &str = "/api/marketplace-provider-offerings";
 
@@ -1084,7 +1085,7 @@ async fn import_offering(
             let details: OfferingDetails = merge(&base, &detail_changes(&import))?;
             let uuid = Uuid::new_v4();
             let slug =
-                crate::api::slug::next(&state.ledger.pool, "offerings", &details.name).await?;
+                crate::read::slugs::next(&state.ledger.pool, "offerings", &details.name).await?;
             let command = OfferingCommand::Create {
                 uuid,
                 customer_uuid: customer,

@@ -26,7 +26,7 @@ use sqlx::{FromRow, QueryBuilder};
 use uuid::Uuid;
 
 use crate::api::ApiState;
-use crate::api::access::{Scope, has_permission, roles_in};
+use crate::api::access::{has_permission, roles_in};
 use crate::api::auth::Caller;
 use crate::api::body::{Body, dict_field};
 use crate::api::error::{ApiError, DomainError};
@@ -36,6 +36,7 @@ use crate::domain::offering::Offering;
 use crate::domain::offering::types::OfferingType;
 use crate::domain::order::{Order, OrderCommand, OrderError, OrderEvent, OrderSpec, OrderState};
 use crate::domain::resource::{OrderOutcome, Resource, ResourceCommand};
+use crate::read::visibility::Scope;
 use crate::store::metadata::CommandContext;
 
 const ITEM: &str = "/api/marketplace-orders/{uuid}/";

@@ -246,7 +246,7 @@ pub async fn create(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    let slug = crate::api::slug::base(&name);
+    let slug = crate::read::slugs::base(&name);
     let resource_uuid = Uuid::new_v4();
     let resource_spec = ResourceSpec {
         uuid: resource_uuid,

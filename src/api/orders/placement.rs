@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::api::ApiState;
-use crate::api::access::{Scope, has_permission, roles_in};
+use crate::api::access::{has_permission, roles_in};
 use crate::api::auth::Caller;
 use crate::api::error::ApiError;
 use crate::api::links::hex;
@@ -25,6 +25,7 @@ use crate::domain::offering::pricing::{
 };
 use crate::domain::order::{Order, OrderCommand, OrderSpec, OrderState, OrderType};
 use crate::domain::resource::{Resource, ResourceCommand};
+use crate::read::visibility::Scope;
 use crate::store::metadata::CommandContext;
 
 pub(crate) const INVALID_OBJECT: &str = "Invalid hyperlink - Object does not exist.";

@@ -22,7 +22,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::api::ApiState;
-use crate::api::access::{Scope, require_permission};
+use crate::api::access::require_permission;
 use crate::api::auth::Caller;
 use crate::api::body::{Body, dict_field, python_type_name};
 use crate::api::error::ApiError;
@@ -36,6 +36,7 @@ use crate::domain::offering::model::OfferingState;
 use crate::domain::offering::pricing::{CostOverflow, OrderPrices, order_prices};
 use crate::domain::order::{OrderSpec, OrderType};
 use crate::domain::resource::{Resource, ResourceCommand, ResourceSpec, ResourceState};
+use crate::read::visibility::Scope;
 
 use super::{Side, fetch};
 

@@ -26,7 +26,7 @@ pub fn base(name: &str) -> String {
 /// `projects`) ever given.
 pub async fn next(pool: &PgPool, kind: &str, name: &str) -> sqlx::Result<String> {
     let base = base(name);
-    let pattern = format!("{}%", crate::api::list::like_escape(&base));
+    let pattern = format!("{}%", super::like_escape(&base));
     let existing: Vec<String> =
         sqlx::query_scalar("SELECT slug FROM projection.slugs WHERE kind = $1 AND slug LIKE $2")
             .bind(kind)

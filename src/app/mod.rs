@@ -1,8 +1,11 @@
 //! The application: one value that owns the pool, a command framework per aggregate, the
-//! projector and the permission table. The HTTP layer and the CLI both drive it.
+//! projector and the permission table. The HTTP layer, the CLI and the background jobs all
+//! drive it.
 //!
-//! - [`orders`]: order rules shared by the API and the scheduler.
+//! Beside it: [`directory`] (users, tokens and the first admin) and [`orders`] (order rules
+//! shared by the API and the scheduler).
 
+pub mod directory;
 pub mod orders;
 
 use std::sync::Arc;
@@ -172,33 +175,5 @@ impl Ledger {
             tracing::warn!(?point, "read models lag behind the log");
         }
         Ok(())
-    }
-
-    /// Runs the catch-up projector, and then starts the orders whose start date has come,
-    /// every `interval` until the process ends; a zero interval runs neither (the read
-    /// models then move only with inline projection and restarts).
-    pub fn spawn_catch_up(self: &Arc<Self>, interval: Duration) -> tokio::task::JoinHandle<()> {
-        let ledger = Arc::clone(self);
-        tokio::spawn(async move {
-            if interval.is_zero() {
-                return;
-            }
-            let mut ticker = tokio::time::interval(interval);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticker.tick().await;
-                match ledger.projector.catch_up().await {
-                    Ok(0) => {}
-                    Ok(applied) => tracing::debug!(applied, "catch-up applied events"),
-                    Err(err) => tracing::error!(error = ?err, "catch-up failed"),
-                }
-                let today = chrono::Utc::now().date_naive();
-                match crate::schedule::start_due_orders(&ledger, today).await {
-                    Ok(0) => {}
-                    Ok(started) => tracing::info!(started, "started orders whose date has come"),
-                    Err(err) => tracing::error!(error = ?err, "starting due orders failed"),
-                }
-            }
-        })
     }
 }

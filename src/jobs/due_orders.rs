@@ -15,6 +15,16 @@ use crate::domain::offering::Offering;
 use crate::domain::order::{Order, OrderCommand, OrderError};
 use crate::store::metadata::{Actor, CommandContext, Source};
 
+/// One pass for today (UTC); failures are logged, and the next pass tries again.
+pub async fn run(ledger: &Ledger) {
+    let today = chrono::Utc::now().date_naive();
+    match start_due_orders(ledger, today).await {
+        Ok(0) => {}
+        Ok(started) => tracing::info!(started, "started orders whose date has come"),
+        Err(err) => tracing::error!(error = ?err, "starting due orders failed"),
+    }
+}
+
 /// Starts every order waiting for a start date on or before `today`; returns how many.
 pub async fn start_due_orders(ledger: &Ledger, today: NaiveDate) -> anyhow::Result<usize> {
     let due: Vec<(Value, Option<Value>)> = sqlx::query_as(

@@ -9,8 +9,10 @@ use uuid::Uuid;
 use crate::app::Ledger;
 use crate::domain::user::{User, UserCommand, UserError, UserProfile};
 use crate::domain::username::{Username, UsernameCommand, UsernameError, claim_id};
+use crate::read::slugs;
 use crate::store::log;
 use crate::store::metadata::CommandContext;
+use crate::store::tokens::{new_token, token_hash};
 
 /// Why a user could not be created.
 #[derive(Debug, thiserror::Error)]
@@ -120,9 +122,9 @@ pub async fn issue_token(
     ctx: &CommandContext,
     user: Uuid,
 ) -> anyhow::Result<String> {
-    let token = crate::api::auth::new_token();
+    let token = new_token();
     let command = UserCommand::IssueToken {
-        token_hash: crate::api::auth::token_hash(&token),
+        token_hash: token_hash(&token),
         at: ctx.now,
     };
     ledger
@@ -144,7 +146,7 @@ pub async fn token_for(
         None => {
             let new = NewUser {
                 username: username.to_string(),
-                slug: crate::api::slug::next(&ledger.pool, "users", username).await?,
+                slug: slugs::next(&ledger.pool, "users", username).await?,
                 profile: UserProfile::default(),
                 is_staff: staff,
                 is_support: false,
