@@ -19,6 +19,8 @@ CREATE TABLE projection.orders
     cost                   numeric,
     created_by             uuid          NOT NULL,
     consumer_reviewed_at   timestamptz,
+    -- the day the order is to start executing (pending-start-date), if it names one
+    start_date             date,
     slug                   text          NOT NULL DEFAULT '',
     created                timestamptz   NOT NULL,
     modified               timestamptz   NOT NULL,
@@ -38,6 +40,7 @@ CREATE INDEX orders_provider_idx ON projection.orders (provider_customer_uuid, s
 CREATE INDEX orders_resource_idx ON projection.orders (resource_uuid);
 CREATE INDEX orders_modified_idx ON projection.orders (modified, uuid);
 CREATE INDEX orders_slug_idx ON projection.orders (slug);
+CREATE INDEX orders_due_idx ON projection.orders (start_date) WHERE state = 'pending-start-date';
 -- `query` looks for the text inside the order's name and slug (and its project's name).
 CREATE INDEX orders_name_trgm_idx ON projection.orders USING gin (name public.gin_trgm_ops);
 CREATE INDEX orders_slug_trgm_idx ON projection.orders USING gin (slug public.gin_trgm_ops);

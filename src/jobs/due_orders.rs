@@ -8,10 +8,8 @@
 use anyhow::Context;
 use chrono::NaiveDate;
 use cqrs_es::AggregateError;
-use serde_json::Value;
 
 use crate::app::Ledger;
-use crate::domain::offering::Offering;
 use crate::domain::order::{Order, OrderCommand, OrderError};
 use crate::store::metadata::{Actor, CommandContext, Source};
 
@@ -27,24 +25,9 @@ pub async fn run(ledger: &Ledger) {
 
 /// Starts every order waiting for a start date on or before `today`; returns how many.
 pub async fn start_due_orders(ledger: &Ledger, today: NaiveDate) -> anyhow::Result<usize> {
-    let due: Vec<(Value, Option<Value>)> = sqlx::query_as(
-        "SELECT o.document, f.document FROM projection.orders o \
-         LEFT JOIN projection.offerings f ON f.uuid = o.offering_uuid \
-         WHERE o.state = 'pending-start-date' \
-           AND (o.document->'spec'->>'start_date')::date <= $1 \
-         ORDER BY o.created",
-    )
-    .bind(today)
-    .fetch_all(&ledger.pool)
-    .await
-    .context("finding orders whose start date has come")?;
+    let due = crate::read::orders::due_for_start(&ledger.pool, today).await?;
     let mut started = 0;
-    for (order, offering) in due {
-        let order: Order = serde_json::from_value(order).context("decoding an order")?;
-        let offering: Offering = match offering {
-            Some(doc) => serde_json::from_value(doc).context("decoding an offering")?,
-            None => Offering::default(),
-        };
+    for crate::read::orders::DueOrder { order, offering } in due {
         let Some(spec) = order.spec else { continue };
         let ctx = CommandContext::new(
             Actor::Scheduler,

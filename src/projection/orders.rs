@@ -75,10 +75,10 @@ pub async fn apply_order(
     sqlx::query(
         "INSERT INTO projection.orders (uuid, resource_uuid, offering_uuid, project_uuid, \
          customer_uuid, provider_customer_uuid, plan_uuid, type, state, cost, created_by, \
-         consumer_reviewed_at, slug, created, modified, last_seq, document, name) \
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18) \
+         consumer_reviewed_at, slug, created, modified, last_seq, document, name, start_date) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19) \
          ON CONFLICT (uuid) DO UPDATE SET state = EXCLUDED.state, cost = EXCLUDED.cost, \
-         name = EXCLUDED.name, \
+         name = EXCLUDED.name, start_date = EXCLUDED.start_date, \
          consumer_reviewed_at = EXCLUDED.consumer_reviewed_at, modified = EXCLUDED.modified, \
          last_seq = EXCLUDED.last_seq, document = EXCLUDED.document",
     )
@@ -100,6 +100,7 @@ pub async fn apply_order(
     .bind(sequence)
     .bind(serde_json::to_value(&order).context("encoding the order document")?)
     .bind(attributes_name(&spec.attributes))
+    .bind(spec.start_date)
     .execute(&mut *conn)
     .await?;
     Ok(())

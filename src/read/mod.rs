@@ -4,7 +4,9 @@
 //!
 //! - [`visibility`]: who sees which customer, project, offering and order; roles in scopes.
 //! - [`slugs`]: the next free slug for a name.
+//! - [`orders`]: orders whose start date has come.
 
+pub mod orders;
 pub mod slugs;
 pub mod visibility;
 

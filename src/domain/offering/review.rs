@@ -54,8 +54,10 @@ mod tests {
     use super::*;
 
     fn offering(kind: &str, options: serde_json::Value) -> Offering {
-        let mut offering = Offering::default();
-        offering.offering_type = kind.to_string();
+        let mut offering = Offering {
+            offering_type: kind.to_string(),
+            ..Offering::default()
+        };
         offering.settings.plugin_options = options.as_object().unwrap().clone();
         offering
     }
