@@ -1,4 +1,5 @@
-//! Integration tests: the real server on port 0 against a fresh PostgreSQL database per test.
+//! Integration tests: the real server on port 0 against a fresh PostgreSQL database per test,
+//! cloned from a template that is migrated once per schema.
 
 // The test harness: spawning the app, a client with one method per endpoint.
 mod helpers;
