@@ -3,6 +3,8 @@
 
 // The test harness: spawning the app, a client with one method per endpoint.
 mod helpers;
+// The consumer, project, provider and category most marketplace tests start from.
+mod world;
 
 // Authentication, `/api/users/` and `ledger token create`.
 mod users;
