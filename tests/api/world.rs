@@ -71,6 +71,18 @@ impl World {
             .await
     }
 
+    /// A draft offering of the provider in the category, with `extra` merged in.
+    pub async fn draft_offering(&self, offering_type: &str, extra: Value) -> Reply {
+        self.app
+            .create_offering(
+                &self.provider.url(),
+                &self.category.url(),
+                offering_type,
+                extra,
+            )
+            .await
+    }
+
     /// An active offering of the organization at `customer_url`, with `extra` merged in.
     pub async fn active_offering_of(
         &self,
@@ -143,4 +155,13 @@ pub fn plan_uuid(offering: &Reply, name: &str) -> String {
         .and_then(|p| p["uuid"].as_str())
         .unwrap()
         .to_string()
+}
+
+/// Offering fields for one limit component, `cpu`, priced 10 on a plan of unit price 1.
+pub fn cpu_priced_10() -> Value {
+    json!({
+        "components": [{"type": "cpu", "name": "CPU", "billing_type": "limit"}],
+        "plans": [{"name": "Default", "unit": "month", "unit_price": "1",
+                   "prices": {"cpu": "10"}}],
+    })
 }
