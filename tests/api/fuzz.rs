@@ -11,8 +11,9 @@ use futures::StreamExt;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{Reply, TestApp, spawn_app};
+use crate::helpers::{Reply, TestApp};
 use crate::ledger::dump_read_models;
+use crate::world::{self, Names};
 
 /// Every route the API serves, with the objects its path names written as placeholders.
 const ROUTES: &[(&str, &str)] = &[
@@ -314,51 +315,43 @@ const QUERIES: &[&str] = &[
 /// Requests in flight at once during the sweep.
 const CONCURRENCY: usize = 8;
 
+const NAMES: Names = Names {
+    consumer: "Fuzz Org",
+    project: "Fuzz Project",
+    provider: "Fuzz Provider",
+    category: "Fuzz Category",
+};
+
 struct World {
     app: TestApp,
     ids: Vec<(&'static str, String)>,
 }
 
 async fn world() -> World {
-    let app = spawn_app().await;
-    let customer = app.create_customer("Fuzz Org").await;
-    let project = app.create_project(&customer.url(), "Fuzz Project").await;
-    let provider = app.create_provider("Fuzz Provider").await;
-    let category = app.create_category("Fuzz Category").await;
-    let user = app.create_user("fuzzer").await;
-    let offering = app
-        .create_offering(
-            &provider.url(),
-            &category.url(),
-            "Marketplace.Basic",
-            json!({
-                "components": [{"type": "cpu", "name": "CPU", "billing_type": "limit"}],
-                "plans": [{"name": "Default", "unit": "month", "unit_price": "1",
-                           "prices": {"cpu": "10"}}],
-            }),
-        )
+    let base = world::World::new(NAMES).await;
+    let user = base.app.create_user("fuzzer").await;
+    let offering = base
+        .active_offering("Marketplace.Basic", world::cpu_priced_10())
         .await;
-    let activate = format!(
-        "/api/marketplace-provider-offerings/{}/activate/",
-        offering.uuid()
-    );
-    let activated = app.post(&activate, &app.admin_token, json!({})).await;
-    assert_eq!(activated.status, StatusCode::OK, "{}", activated.text);
+    let public = base.public_url(&offering);
+    let plan_url = base.first_plan_url(&offering);
+    let world::World {
+        app,
+        consumer: customer,
+        project,
+        provider,
+        category,
+    } = base;
     let plan = offering.body["plans"][0]["uuid"]
         .as_str()
         .unwrap()
         .to_string();
-    let public = format!(
-        "{}/api/marketplace-public-offerings/{}/",
-        app.address,
-        offering.uuid()
-    );
     let order = app
         .post(
             "/api/marketplace-orders/",
             &app.admin_token,
             json!({"project": project.url(), "offering": public,
-                   "plan": format!("{public}plans/{plan}/"), "limits": {"cpu": 2},
+                   "plan": plan_url, "limits": {"cpu": 2},
                    "attributes": {"name": "vm"}}),
         )
         .await;

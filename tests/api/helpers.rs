@@ -10,6 +10,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+mod template;
+
 /// Where the test databases live (the server, not a database name).
 pub fn server_url() -> String {
     std::env::var("TEST_DATABASE_SERVER")
@@ -23,8 +25,22 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
-    pub fn new() -> Self {
-        let name = format!("ledger_test_{}", Uuid::new_v4().simple());
+    /// A database cloned from the migrated template: migrations applied, read models created
+    /// and empty, no events (the first start of a server on it still bootstraps its admin).
+    pub async fn new() -> Self {
+        let template = template::name().await;
+        let db = Self::named(format!("ledger_test_{}", Uuid::new_v4().simple()));
+        template::clone_into(&template, &db.name).await;
+        db
+    }
+
+    /// A database that does not exist yet: the server's first start creates and migrates
+    /// it, as on a new installation.
+    pub fn empty() -> Self {
+        Self::named(format!("ledger_test_{}", Uuid::new_v4().simple()))
+    }
+
+    fn named(name: String) -> Self {
         let url = format!("{}/{}", server_url(), name);
         Self { name, url }
     }
@@ -121,7 +137,12 @@ pub struct Cast {
 }
 
 pub async fn spawn_app() -> TestApp {
-    spawn_app_with(Arc::new(TestDatabase::new()), LedgerOptions::default(), 100).await
+    spawn_app_with(
+        Arc::new(TestDatabase::new().await),
+        LedgerOptions::default(),
+        100,
+    )
+    .await
 }
 
 /// Starts a ledger on an existing test database (a restart keeps the database), with the
@@ -521,7 +542,7 @@ pub async fn spawn_app_with_config(f: impl FnOnce(&mut ServerConfig)) -> TestApp
     let mut server = test_server(100);
     f(&mut server);
     start_with(
-        Arc::new(TestDatabase::new()),
+        Arc::new(TestDatabase::new().await),
         LedgerOptions::default(),
         server,
         None,

@@ -338,7 +338,7 @@ async fn create_customer_without_projection(app: &TestApp, name: &str) -> Uuid {
 #[tokio::test]
 async fn views_converge_on_restart_after_a_crash_between_event_and_view_update() {
     let crashed = spawn_app_with(
-        Arc::new(TestDatabase::new()),
+        Arc::new(TestDatabase::new().await),
         LedgerOptions {
             inline_projection: false,
         },
@@ -364,7 +364,7 @@ async fn views_converge_on_restart_after_a_crash_between_event_and_view_update()
 #[tokio::test]
 async fn the_periodic_catch_up_applies_events_the_inline_path_missed() {
     let app = spawn_app_with(
-        Arc::new(TestDatabase::new()),
+        Arc::new(TestDatabase::new().await),
         LedgerOptions {
             inline_projection: false,
         },
@@ -416,7 +416,12 @@ async fn a_restart_keeps_everything_and_creates_no_second_admin() {
 
 #[tokio::test]
 async fn dropping_every_read_model_table_and_restarting_rebuilds_them_identically() {
-    let first = spawn_app_with(Arc::new(TestDatabase::new()), LedgerOptions::default(), 0).await;
+    let first = spawn_app_with(
+        Arc::new(TestDatabase::new().await),
+        LedgerOptions::default(),
+        0,
+    )
+    .await;
     populate(&first).await;
     let before = dump_read_models(&first).await;
     let tables: Vec<String> = sqlx::query_scalar(
@@ -468,7 +473,12 @@ async fn append_raw(tx: &mut sqlx::PgConnection, aggregate_id: &str) -> i64 {
 
 #[tokio::test]
 async fn the_log_reader_never_skips_an_event_that_commits_late_with_a_lower_position() {
-    let app = spawn_app_with(Arc::new(TestDatabase::new()), LedgerOptions::default(), 0).await;
+    let app = spawn_app_with(
+        Arc::new(TestDatabase::new().await),
+        LedgerOptions::default(),
+        0,
+    )
+    .await;
     let start = app.ledger.projector.checkpoint().await.unwrap();
     let pool = &app.ledger.pool;
     let mut slow = pool.begin().await.unwrap();
@@ -513,7 +523,12 @@ async fn the_log_reader_never_skips_an_event_that_commits_late_with_a_lower_posi
 #[tokio::test]
 async fn a_transaction_left_open_in_another_database_does_not_hold_the_log_reader_back() {
     use sqlx::Connection;
-    let app = spawn_app_with(Arc::new(TestDatabase::new()), LedgerOptions::default(), 0).await;
+    let app = spawn_app_with(
+        Arc::new(TestDatabase::new().await),
+        LedgerOptions::default(),
+        0,
+    )
+    .await;
     let start = app.ledger.projector.checkpoint().await.unwrap();
     // A session of another database with a transaction id of its own, left open.
     let mut other = sqlx::PgConnection::connect(&format!("{}/postgres", server_url()))
@@ -599,7 +614,7 @@ async fn concurrent_partial_updates_of_one_customer_all_survive() {
 
 #[tokio::test]
 async fn two_servers_starting_on_an_empty_ledger_create_one_admin() {
-    let db = Arc::new(TestDatabase::new());
+    let db = Arc::new(TestDatabase::empty());
     let config = db.config();
     let server = ledger::config::ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),

@@ -1,7 +1,10 @@
-//! Integration tests: the real server on port 0 against a fresh PostgreSQL database per test.
+//! Integration tests: the real server on port 0 against a fresh PostgreSQL database per test,
+//! cloned from a template that is migrated once per schema.
 
 // The test harness: spawning the app, a client with one method per endpoint.
 mod helpers;
+// The consumer, project, provider and category most marketplace tests start from.
+mod world;
 
 // Authentication, `/api/users/` and `ledger token create`.
 mod users;

@@ -8,13 +8,12 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{Cast, Reply, TestApp, TestUser, spawn_app};
+use crate::helpers::{Cast, Reply, TestUser};
+use crate::world::{self, Names};
 
+/// The shared world on plain names with its team, and draft Basic and SLURM offerings.
 struct World {
-    app: TestApp,
-    consumer: Reply,
-    project: Reply,
-    provider: Reply,
+    base: world::World,
     basic: Reply,
     slurm: Reply,
     consumer_owner: TestUser,
@@ -22,6 +21,14 @@ struct World {
     manager: TestUser,
     admin: TestUser,
     stranger: TestUser,
+}
+
+impl std::ops::Deref for World {
+    type Target = world::World;
+
+    fn deref(&self) -> &world::World {
+        &self.base
+    }
 }
 
 fn uuid(reply: &Reply) -> Uuid {
@@ -33,35 +40,21 @@ fn user_uuid(user: &TestUser) -> Uuid {
 }
 
 async fn world() -> World {
-    let app = spawn_app().await;
-    let consumer = app.create_customer("Consumer Org").await;
-    let project = app.create_project(&consumer.url(), "Alpha").await;
-    let provider = app.create_provider("Provider Org").await;
-    let category = app.create_category("Compute").await;
+    let base = world::World::new(Names::PLAIN).await;
     let plans = json!({"plans": [{"name": "Default", "unit": "month"}]});
-    let basic = app
-        .create_offering(
-            &provider.url(),
-            &category.url(),
-            "Marketplace.Basic",
-            plans.clone(),
-        )
+    let basic = base
+        .draft_offering("Marketplace.Basic", plans.clone())
         .await;
-    let slurm = app
-        .create_offering(&provider.url(), &category.url(), "Marketplace.Slurm", plans)
-        .await;
+    let slurm = base.draft_offering("Marketplace.Slurm", plans).await;
     let Cast {
         consumer_owner,
         provider_owner,
         manager,
         admin,
         stranger,
-    } = app.cast(&consumer, &project, &provider).await;
+    } = base.cast().await;
     World {
-        app,
-        consumer,
-        project,
-        provider,
+        base,
         basic,
         slurm,
         consumer_owner,

@@ -4,32 +4,24 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Reply, TestApp, TestUser, spawn_app};
+use crate::helpers::{Reply, TestUser};
+use crate::world::{self, Names};
 
 const ORDERS: &str = "/api/marketplace-orders/";
-const PO: &str = "/api/marketplace-provider-offerings";
 
-struct World {
-    app: TestApp,
-    consumer: Reply,
-    project: Reply,
-    provider: Reply,
-    category: Reply,
+/// The shared world on Waldur's reference names, with the order-placing methods below.
+struct World(world::World);
+
+impl std::ops::Deref for World {
+    type Target = world::World;
+
+    fn deref(&self) -> &world::World {
+        &self.0
+    }
 }
 
 async fn world() -> World {
-    let app = spawn_app().await;
-    let consumer = app.create_customer("Ref Consumer Org").await;
-    let project = app.create_project(&consumer.url(), "Ref Project").await;
-    let provider = app.create_provider("Ref Provider Org").await;
-    let category = app.create_category("Ref Category").await;
-    World {
-        app,
-        consumer,
-        project,
-        provider,
-        category,
-    }
+    World(world::World::new(Names::REF).await)
 }
 
 impl World {
@@ -47,12 +39,8 @@ impl World {
         if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
             body.extend(extra.clone());
         }
-        let offering = self
-            .app
-            .create_offering(customer_url, &self.category.url(), offering_type, body)
-            .await;
-        self.lifecycle(&offering, "activate").await;
-        offering
+        self.active_offering_of(customer_url, offering_type, body)
+            .await
     }
 
     async fn offering(&self, offering_type: &str, extra: Value) -> Reply {
@@ -73,40 +61,12 @@ impl World {
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
     }
 
-    async fn lifecycle(&self, offering: &Reply, action: &str) {
-        let reply = self
-            .app
-            .post(
-                &format!("{PO}/{}/{action}/", offering.uuid()),
-                &self.app.admin_token,
-                json!({}),
-            )
-            .await;
-        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-    }
-
-    fn public_url(&self, offering: &Reply) -> String {
-        format!(
-            "{}/api/marketplace-public-offerings/{}/",
-            self.app.address,
-            offering.uuid()
-        )
-    }
-
-    fn plan_url(&self, offering: &Reply) -> String {
-        format!(
-            "{}plans/{}/",
-            self.public_url(offering),
-            offering.body["plans"][0]["uuid"].as_str().unwrap()
-        )
-    }
-
     /// A Create order body for the project, offering and its first plan, merging `extra`.
     fn body(&self, offering: &Reply, extra: Value) -> Value {
         let mut body = json!({
             "project": self.project.url(),
             "offering": self.public_url(offering),
-            "plan": self.plan_url(offering),
+            "plan": self.first_plan_url(offering),
             "attributes": {"name": "my-res"},
             "limits": {"storage": 100},
             "type": "Create",
@@ -177,7 +137,7 @@ async fn staff_places_a_basic_order_that_waits_for_the_provider_with_the_create_
     assert_eq!(order["customer_name"], "Ref Consumer Org");
     assert_eq!(order["provider_uuid"], w.provider.uuid());
     assert_eq!(order["offering"], w.public_url(&offering));
-    assert_eq!(order["plan"], w.plan_url(&offering));
+    assert_eq!(order["plan"], w.first_plan_url(&offering));
     assert_eq!(order["attributes"], json!({"name": "my-res"}));
     assert_eq!(order["limits"], json!({"storage": 100}));
     assert_eq!(order["resource_name"], "my-res");
@@ -506,7 +466,7 @@ async fn a_plan_of_another_offering_is_not_available() {
         other.body["plans"][0]["uuid"].as_str().unwrap()
     );
 
-    for plan in [w.plan_url(&other), provider_plan_url] {
+    for plan in [w.first_plan_url(&other), provider_plan_url] {
         let reply = w
             .place(&w.app.admin_token, w.body(&offering, json!({"plan": plan})))
             .await;

@@ -6,13 +6,13 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{Cast, Reply, TestApp, TestUser, spawn_app};
+use crate::world::{self, Names};
 
 pub const ORDERS: &str = "/api/marketplace-orders/";
 
+/// The shared world on plain names, with its team and an active Basic offering.
 pub struct World {
-    pub app: TestApp,
-    pub project: Reply,
-    pub provider: Reply,
+    base: world::World,
     pub offering: Reply,
     pub consumer_owner: TestUser,
     pub provider_owner: TestUser,
@@ -21,20 +21,23 @@ pub struct World {
     pub stranger: TestUser,
 }
 
+impl std::ops::Deref for World {
+    type Target = world::World;
+
+    fn deref(&self) -> &world::World {
+        &self.base
+    }
+}
+
 pub async fn world() -> World {
     world_on(spawn_app().await).await
 }
 
 /// The same world on an app started otherwise (another permission table…).
 pub async fn world_on(app: TestApp) -> World {
-    let consumer = app.create_customer("Consumer Org").await;
-    let project = app.create_project(&consumer.url(), "Alpha").await;
-    let provider = app.create_provider("Provider Org").await;
-    let category = app.create_category("Compute").await;
-    let offering = app
-        .create_offering(
-            &provider.url(),
-            &category.url(),
+    let base = world::World::on(app, Names::PLAIN).await;
+    let offering = base
+        .active_offering(
             "Marketplace.Basic",
             json!({
                 "name": "Cloud",
@@ -49,28 +52,15 @@ pub async fn world_on(app: TestApp) -> World {
             }),
         )
         .await;
-    let reply = app
-        .post(
-            &format!(
-                "/api/marketplace-provider-offerings/{}/activate/",
-                offering.uuid()
-            ),
-            &app.admin_token,
-            json!({}),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     let Cast {
         consumer_owner,
         provider_owner,
         manager,
         admin,
         stranger,
-    } = app.cast(&consumer, &project, &provider).await;
+    } = base.cast().await;
     World {
-        app,
-        project,
-        provider,
+        base,
         offering,
         consumer_owner,
         provider_owner,
@@ -82,20 +72,15 @@ pub async fn world_on(app: TestApp) -> World {
 
 impl World {
     pub fn public_offering_url(&self) -> String {
-        format!(
-            "{}/api/marketplace-public-offerings/{}/",
-            self.app.address,
-            self.offering.uuid()
-        )
+        self.public_url(&self.offering)
     }
 
     /// A Create order placed by `creator` in the project, merging `extra` into the body.
     pub async fn place(&self, creator: &TestUser, extra: Value) -> Reply {
-        let plan = self.offering.body["plans"][0]["uuid"].as_str().unwrap();
         let mut body = json!({
             "project": self.project.url(),
             "offering": self.public_offering_url(),
-            "plan": format!("{}plans/{plan}/", self.public_offering_url()),
+            "plan": self.first_plan_url(&self.offering),
             "attributes": {"name": "my-res"},
             "limits": {"storage": 10},
             "accepting_terms_of_service": true,

@@ -4,7 +4,8 @@ use reqwest::StatusCode;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::helpers::{Reply, TestApp, TestUser, spawn_app};
+use crate::helpers::{Reply, TestApp, TestUser};
+use crate::world::{self, Names};
 
 struct World {
     app: TestApp,
@@ -22,19 +23,20 @@ fn uuid(reply: &Reply) -> Uuid {
 }
 
 async fn world() -> World {
-    let app = spawn_app().await;
-    let consumer = app.create_customer("Ref Consumer Org").await;
-    let project = app.create_project(&consumer.url(), "Ref Project").await;
-    let provider = app.create_provider("Ref Provider Org").await;
-    let category = app.create_category("Ref Category").await;
-    let offering = app
-        .create_offering(
-            &provider.url(),
-            &category.url(),
+    let base = world::World::new(Names::REF).await;
+    let offering = base
+        .draft_offering(
             "Marketplace.Basic",
             json!({"name": "Ref Basic Offering", "plans": [{"name": "Default", "unit": "month"}]}),
         )
         .await;
+    let world::World {
+        app,
+        consumer,
+        project,
+        provider,
+        ..
+    } = base;
     let consumer_owner = app.create_user("consumer-owner").await;
     app.grant(
         "customers",

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use crate::helpers::{Reply, TestApp, spawn_app};
 use crate::ledger::dump_read_models;
+use crate::world::{self, Names};
 use ledger::app::LedgerOptions;
 use ledger::domain::customer::{Customer, CustomerCommand};
 use ledger::store::metadata::{CommandContext, Source};
@@ -15,46 +16,33 @@ use ledger::store::metadata::{CommandContext, Source};
 const PO: &str = "/api/marketplace-provider-offerings";
 const HUGE: &str = "1.7976931348623157e308";
 
-/// A provider with an active offering (a limit component priced 10) and a consumer project.
+const NAMES: Names = Names {
+    consumer: "Consumer",
+    project: "Project",
+    provider: "Provider",
+    category: "Category",
+};
+
+/// The shared world with an active offering (a limit component priced 10).
 struct World {
-    app: TestApp,
-    consumer: Reply,
-    project: Reply,
+    base: world::World,
     offering: Reply,
 }
 
-async fn world() -> World {
-    let app = spawn_app().await;
-    let consumer = app.create_customer("Consumer").await;
-    let project = app.create_project(&consumer.url(), "Project").await;
-    let provider = app.create_provider("Provider").await;
-    let category = app.create_category("Category").await;
-    let offering = app
-        .create_offering(
-            &provider.url(),
-            &category.url(),
-            "Marketplace.Basic",
-            json!({
-                "components": [{"type": "cpu", "name": "CPU", "billing_type": "limit"}],
-                "plans": [{"name": "Default", "unit": "month", "unit_price": "1",
-                           "prices": {"cpu": "10"}}],
-            }),
-        )
-        .await;
-    let activated = app
-        .post(
-            &format!("{PO}/{}/activate/", offering.uuid()),
-            &app.admin_token,
-            json!({}),
-        )
-        .await;
-    assert_eq!(activated.status, StatusCode::OK, "{}", activated.text);
-    World {
-        app,
-        consumer,
-        project,
-        offering,
+impl std::ops::Deref for World {
+    type Target = world::World;
+
+    fn deref(&self) -> &world::World {
+        &self.base
     }
+}
+
+async fn world() -> World {
+    let base = world::World::new(NAMES).await;
+    let offering = base
+        .active_offering("Marketplace.Basic", world::cpu_priced_10())
+        .await;
+    World { base, offering }
 }
 
 impl World {
@@ -74,16 +62,12 @@ impl World {
     }
 
     fn order_body(&self, attributes: &str) -> String {
-        let public = format!(
-            "{}/api/marketplace-public-offerings/{}/",
-            self.app.address,
-            self.offering.uuid()
-        );
-        let plan = self.offering.body["plans"][0]["uuid"].as_str().unwrap();
         format!(
-            r#"{{"project": "{}", "offering": "{public}", "plan": "{public}plans/{plan}/",
+            r#"{{"project": "{}", "offering": "{}", "plan": "{}",
                 "limits": {{"cpu": 2}}, "attributes": {attributes}}}"#,
-            self.project.url()
+            self.project.url(),
+            self.public_url(&self.offering),
+            self.first_plan_url(&self.offering)
         )
     }
 

@@ -5,7 +5,8 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::resource_world::{World, plan_uuid, world};
+use crate::resource_world::{World, world};
+use crate::world::plan_uuid;
 
 /// The order a resource action placed, checked for the answer Waldur gives.
 pub(crate) fn placed(reply: &crate::helpers::Reply) -> String {

@@ -4,20 +4,17 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Cast, Reply, TestApp, TestUser, spawn_app};
+use crate::helpers::{Cast, Reply, TestApp, TestUser};
+use crate::world::{self, Names};
 
 pub(crate) const ORDERS: &str = "/api/marketplace-orders/";
 pub(crate) const RESOURCES: &str = "/api/marketplace-resources/";
 pub(crate) const PROVIDER_RESOURCES: &str = "/api/marketplace-provider-resources/";
 
-/// A consumer organization with a project and team, a provider with an active Basic
-/// offering of two plans and a limit component.
+/// The shared world on plain names, with a team and an active Basic offering of two plans
+/// and a limit component.
 pub(crate) struct World {
-    pub app: TestApp,
-    pub consumer: Reply,
-    pub project: Reply,
-    pub provider: Reply,
-    pub category: Reply,
+    base: world::World,
     pub offering: Reply,
     pub consumer_owner: TestUser,
     pub provider_owner: TestUser,
@@ -25,96 +22,55 @@ pub(crate) struct World {
     pub stranger: TestUser,
 }
 
+impl std::ops::Deref for World {
+    type Target = world::World;
+
+    fn deref(&self) -> &world::World {
+        &self.base
+    }
+}
+
 pub(crate) async fn world() -> World {
-    let app = spawn_app().await;
-    let consumer = app.create_customer("Consumer Org").await;
-    let project = app.create_project(&consumer.url(), "Alpha").await;
-    let provider = app.create_provider("Provider Org").await;
-    let category = app.create_category("Compute").await;
+    let base = world::World::new(Names::PLAIN).await;
     let Cast {
         consumer_owner,
         provider_owner,
         manager,
         stranger,
         ..
-    } = app.cast(&consumer, &project, &provider).await;
-    let mut w = World {
-        app,
-        consumer,
-        project,
-        provider,
-        category,
-        offering: Reply {
-            status: StatusCode::OK,
-            headers: Default::default(),
-            body: Value::Null,
-            text: String::new(),
-        },
+    } = base.cast().await;
+    let offering = base
+        .active_offering(
+            "Marketplace.Basic",
+            json!({
+                "components": [
+                    {"type": "storage", "name": "Storage", "billing_type": "limit",
+                     "min_value": 1, "max_value": 1000},
+                    {"type": "seat", "name": "Seat", "billing_type": "fixed"},
+                ],
+                "plans": [
+                    {"name": "Default", "unit": "month", "unit_price": "10",
+                     "prices": {"storage": "0", "seat": "3"}},
+                    {"name": "Large", "unit": "month", "unit_price": "20",
+                     "prices": {"storage": "1", "seat": "3"}},
+                ],
+            }),
+        )
+        .await;
+    World {
+        base,
+        offering,
         consumer_owner,
         provider_owner,
         manager,
         stranger,
-    };
-    w.offering = w
-        .basic_offering(json!({
-            "components": [
-                {"type": "storage", "name": "Storage", "billing_type": "limit",
-                 "min_value": 1, "max_value": 1000},
-                {"type": "seat", "name": "Seat", "billing_type": "fixed"},
-            ],
-            "plans": [
-                {"name": "Default", "unit": "month", "unit_price": "10",
-                 "prices": {"storage": "0", "seat": "3"}},
-                {"name": "Large", "unit": "month", "unit_price": "20",
-                 "prices": {"storage": "1", "seat": "3"}},
-            ],
-        }))
-        .await;
-    w
+    }
 }
 
 impl World {
     /// An active Basic offering of the provider with `extra` (components, plans…).
     pub async fn basic_offering(&self, extra: Value) -> Reply {
-        let offering = self
-            .app
-            .create_offering(
-                &self.provider.url(),
-                &self.category.url(),
-                "Marketplace.Basic",
-                extra,
-            )
-            .await;
-        let reply = self
-            .app
-            .post(
-                &format!(
-                    "/api/marketplace-provider-offerings/{}/activate/",
-                    offering.uuid()
-                ),
-                &self.app.admin_token,
-                json!({}),
-            )
-            .await;
-        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-        offering
-    }
-
-    pub fn public_url(&self, offering: &Reply) -> String {
-        format!(
-            "{}/api/marketplace-public-offerings/{}/",
-            self.app.address,
-            offering.uuid()
-        )
-    }
-
-    /// The public URL of the offering's plan called `name`.
-    pub fn plan_url(&self, offering: &Reply, name: &str) -> String {
-        format!(
-            "{}plans/{}/",
-            self.public_url(offering),
-            plan_uuid(offering, name)
-        )
+        self.active_offering("Marketplace.Basic", extra).await
     }
 
     /// `token` orders a resource of `offering` on plan `plan` with `extra` merged in.
@@ -168,17 +124,6 @@ impl World {
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
         resource
     }
-}
-
-pub(crate) fn plan_uuid(offering: &Reply, name: &str) -> String {
-    offering.body["plans"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == name)
-        .and_then(|p| p["uuid"].as_str())
-        .unwrap()
-        .to_string()
 }
 
 impl TestApp {

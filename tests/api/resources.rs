@@ -5,7 +5,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{Reply, TestApp};
-use crate::resource_world::{PROVIDER_RESOURCES, RESOURCES, plan_uuid, world};
+use crate::resource_world::{PROVIDER_RESOURCES, RESOURCES, world};
+use crate::world::plan_uuid;
 
 /// The sorted uuids staff finds with `query`.
 async fn find(app: &TestApp, query: &str) -> Vec<String> {

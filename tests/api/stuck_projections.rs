@@ -17,7 +17,12 @@ use crate::helpers::{TestApp, TestDatabase, spawn_app_with};
 /// Starts a ledger on a fresh database without the periodic catch-up, so that only
 /// commands and starts drive the projector.
 async fn quiet_app() -> TestApp {
-    spawn_app_with(Arc::new(TestDatabase::new()), LedgerOptions::default(), 0).await
+    spawn_app_with(
+        Arc::new(TestDatabase::new().await),
+        LedgerOptions::default(),
+        0,
+    )
+    .await
 }
 
 /// Appends an order event whose payload does not decode (a uuid field holding a number),
