@@ -83,7 +83,7 @@ impl World {
     fn plan_path(&self, name: &str) -> String {
         format!(
             "/api/marketplace-plans/{}/",
-            crate::resource_world::plan_uuid(&self.offering, name)
+            crate::world::plan_uuid(&self.offering, name)
         )
     }
 
