@@ -359,12 +359,7 @@ pub fn render_plan(
 ) -> Value {
     use crate::domain::offering::model::BillingType;
     let offering_uuid = offering.uuid.unwrap_or_default();
-    let price_of = |c: &Component| {
-        plan.prices
-            .get(&c.component_type)
-            .copied()
-            .unwrap_or_default()
-    };
+    let price_of = |c: &Component| plan.price_of(&c.component_type);
     let prices: Map<String, Value> = offering
         .components
         .iter()

@@ -260,11 +260,7 @@ fn export_plan(components: &[Component], plan: &Plan) -> Value {
     let plan_components: Vec<Value> = components
         .iter()
         .map(|c| {
-            let price = plan
-                .prices
-                .get(&c.component_type)
-                .copied()
-                .unwrap_or_default();
+            let price = plan.price_of(&c.component_type);
             json!({
                 "component_type": c.component_type,
                 "amount": plan.quotas.get(&c.component_type).copied().unwrap_or(0),

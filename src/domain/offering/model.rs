@@ -269,6 +269,13 @@ pub struct Plan {
     pub quotas: BTreeMap<String, i64>,
 }
 
+impl Plan {
+    /// The plan's price for one component type (zero where none is set).
+    pub fn price_of(&self, component_type: &str) -> Decimal {
+        self.prices.get(component_type).copied().unwrap_or_default()
+    }
+}
+
 /// A named URL of an offering.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Endpoint {

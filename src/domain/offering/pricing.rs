@@ -74,11 +74,7 @@ fn usage(offering: &Offering, plan: &Plan, limits: &BTreeMap<String, i64>) -> Op
         .iter()
         .filter(|c| c.billing_type == BillingType::Limit)
         .map(|c| {
-            let price = plan
-                .prices
-                .get(&c.component_type)
-                .copied()
-                .unwrap_or_default();
+            let price = plan.price_of(&c.component_type);
             let amount = Decimal::from(limits.get(&c.component_type).copied().unwrap_or(0));
             let factor = kind
                 .and_then(|k| k.builtin(&c.component_type))
