@@ -20,7 +20,9 @@ use crate::domain::order::OrderType;
 use crate::domain_event;
 
 /// Resource states with their API names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub enum ResourceState {
     #[default]
     Creating,
@@ -67,7 +69,7 @@ pub enum OrderOutcome {
 }
 
 /// What is fixed when a resource is created.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ResourceSpec {
     pub uuid: Uuid,
     pub offering_uuid: Uuid,
@@ -82,7 +84,7 @@ pub struct ResourceSpec {
     pub slug: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Resource {
     pub spec: Option<ResourceSpec>,
     pub state: ResourceState,

@@ -34,7 +34,7 @@ use model::{
 };
 
 /// The state of an offering, also used as its read model document.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Offering {
     pub uuid: Option<Uuid>,
     pub customer_uuid: Uuid,

@@ -9,7 +9,9 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 /// Offering states with their API names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub enum OfferingState {
     #[default]
     Draft,
@@ -44,7 +46,9 @@ impl OfferingState {
 }
 
 /// How a component is billed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum BillingType {
     #[default]
@@ -82,7 +86,7 @@ impl BillingType {
 }
 
 /// The period a limit component's amount applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LimitPeriod {
     Month,
@@ -114,7 +118,9 @@ impl LimitPeriod {
 }
 
 /// The billing unit of a plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum PlanUnit {
     Month,
@@ -153,7 +159,7 @@ impl PlanUnit {
 }
 
 /// The descriptive, freely editable part of an offering.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default)]
 pub struct OfferingDetails {
     pub name: String,
@@ -178,7 +184,7 @@ pub struct OfferingDetails {
 }
 
 /// Structured settings of an offering, kept as the JSON the API exchanges.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default)]
 pub struct OfferingSettings {
     pub attributes: Map<String, Value>,
@@ -206,7 +212,7 @@ impl Default for OfferingSettings {
 }
 
 /// A measured or priced part of an offering (cpu hours, storage GB, a licence…).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Component {
     pub uuid: Uuid,
     #[serde(rename = "type")]
@@ -242,7 +248,7 @@ pub struct Component {
 }
 
 /// A price list: a base price per unit plus a price (and quota) per component.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Plan {
     pub uuid: Uuid,
     pub name: String,
@@ -277,7 +283,7 @@ impl Plan {
 }
 
 /// A named URL of an offering.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Endpoint {
     pub uuid: Uuid,
     pub name: String,
@@ -285,7 +291,7 @@ pub struct Endpoint {
 }
 
 /// A SLURM partition an offering provides, with its scheduling limits.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Partition {
     pub uuid: Uuid,
     pub partition_name: String,

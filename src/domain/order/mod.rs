@@ -29,7 +29,9 @@ use crate::domain::resource::{OrderOutcome, ResourceCommand};
 use crate::domain_event;
 
 /// Order states with their API names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub enum OrderState {
     #[default]
     PendingConsumer,
@@ -84,7 +86,9 @@ impl OrderState {
 }
 
 /// What an order does to its resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub enum OrderType {
     #[default]
     Create,
@@ -116,7 +120,7 @@ impl OrderType {
 }
 
 /// A PDF attached to an order, stored by content hash outside the event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Attachment {
     pub sha256: String,
     pub filename: String,
@@ -136,7 +140,7 @@ pub struct OrderTerms {
 }
 
 /// Everything fixed when an order is placed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OrderSpec {
     pub uuid: Uuid,
     pub order_type: OrderType,
@@ -161,7 +165,7 @@ pub struct OrderSpec {
 }
 
 /// The order's state; also the read model document.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Order {
     pub spec: Option<OrderSpec>,
     pub state: OrderState,
