@@ -17,6 +17,9 @@ CREATE TABLE projection.offerings
     shared        boolean     NOT NULL,
     billable      boolean     NOT NULL,
     backend_id    text        NOT NULL,
+    -- the billing types of its components ('fixed', 'usage', 'limit', …), for the resource
+    -- filters `usage_based` and `limit_based`
+    billing_types text[]      NOT NULL DEFAULT '{}',
     created       timestamptz NOT NULL,
     modified      timestamptz NOT NULL,
     last_seq      bigint      NOT NULL,
@@ -37,3 +40,9 @@ CREATE TABLE projection.plans
     document      jsonb   NOT NULL
 );
 CREATE INDEX plans_offering_idx ON projection.plans (offering_uuid);
+
+-- Every offering slug ever given: deleted offerings keep theirs taken.
+CREATE TABLE projection.offering_slugs
+(
+    slug text PRIMARY KEY
+);

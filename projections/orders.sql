@@ -19,6 +19,9 @@ CREATE TABLE projection.orders
     cost                   numeric,
     created_by             uuid          NOT NULL,
     consumer_reviewed_at   timestamptz,
+    -- who approved or rejected it on each side (joined to users for their names)
+    consumer_reviewed_by   uuid,
+    provider_reviewed_by   uuid,
     -- the day the order is to start executing (pending-start-date), if it names one
     start_date             date,
     slug                   text          NOT NULL DEFAULT '',
@@ -56,6 +59,8 @@ CREATE TABLE projection.resources
     name          text        NOT NULL DEFAULT '',
     backend_id    text        NOT NULL DEFAULT '',
     state         text        NOT NULL,
+    -- the day the resource is to be terminated, if one is set
+    end_date      date,
     created       timestamptz NOT NULL,
     modified      timestamptz NOT NULL,
     last_seq      bigint      NOT NULL,

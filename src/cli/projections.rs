@@ -5,6 +5,7 @@ use clap::{Args, Subcommand};
 use crate::app::{Ledger, LedgerOptions};
 use crate::config::DatabaseConfig;
 use crate::permissions::Permissions;
+use crate::projection::{PROJECTIONS, projection};
 use crate::store::db;
 
 #[derive(Debug, Args)]
@@ -19,8 +20,12 @@ pub struct Opts {
 enum Action {
     /// Print each projection's checkpoint and whether it is stuck.
     List,
-    /// Drop every read model and rebuild it from the event log; fails when one ends stuck.
-    Rebuild,
+    /// Drop read models and rebuild them from the event log; fails when one ends stuck.
+    Rebuild {
+        /// The projections to rebuild (`directory`, `offerings`, `orders`); all when none
+        /// is named. The others keep their rows.
+        names: Vec<String>,
+    },
     /// Retry stuck projections and apply events the read models have not seen yet.
     CatchUp,
 }
@@ -35,8 +40,24 @@ pub async fn run(opts: Opts) -> anyhow::Result<()> {
                 println!("{status}");
             }
         }
-        Action::Rebuild => {
-            let applied = ledger.projector.rebuild().await?;
+        Action::Rebuild { names } => {
+            let chosen = names
+                .iter()
+                .map(|name| {
+                    projection(name).ok_or_else(|| {
+                        let known: Vec<&str> = PROJECTIONS.iter().map(|p| p.name).collect();
+                        anyhow::anyhow!(
+                            "no projection named {name}; the projections are {}",
+                            known.join(", ")
+                        )
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let applied = if chosen.is_empty() {
+                ledger.projector.rebuild().await?
+            } else {
+                ledger.projector.rebuild_only(&chosen).await?
+            };
             println!("Rebuilt the read models from {applied} events.");
             let stuck: Vec<_> = ledger
                 .projector

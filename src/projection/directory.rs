@@ -13,7 +13,7 @@ use crate::domain::user::UserEvent;
 use crate::store::log::StoredEvent;
 
 /// Records a slug as taken for good.
-pub(crate) async fn take_slug(conn: &mut PgConnection, kind: &str, slug: &str) -> sqlx::Result<()> {
+async fn take_slug(conn: &mut PgConnection, kind: &str, slug: &str) -> sqlx::Result<()> {
     sqlx::query("INSERT INTO projection.slugs (kind, slug) VALUES ($1, $2) ON CONFLICT DO NOTHING")
         .bind(kind)
         .bind(slug)

@@ -39,15 +39,16 @@ use crate::store::log::{LogPoint, StoredEvent};
 pub use status::{Health, ProjectionStatus, StuckAt};
 
 /// A read model with its own checkpoint: the tables of one SQL file, fed by the events of
-/// some aggregate types. No projection reads another's tables while applying; offerings
-/// record their slugs in the directory's `slugs` table (insert-only), which is why a
-/// changed schema rebuilds every projection together.
+/// some aggregate types. No projection reads or writes another's tables, so each one is
+/// rebuilt alone when its schema changes.
 #[derive(Debug)]
 pub struct Projection {
     pub name: &'static str,
     file: &'static str,
     sql: &'static str,
     aggregate_types: &'static [&'static str],
+    /// The JSON schemas of the documents its rows store (see [`shape`]).
+    documents: fn() -> Vec<serde_json::Value>,
 }
 
 impl Projection {
@@ -57,12 +58,70 @@ impl Projection {
             .contains(&event.aggregate_type.as_str())
     }
 
-    /// A fingerprint of the projection's tables: a change triggers a rebuild.
-    fn schema_hash(&self) -> String {
+    /// The shapes of the documents its rows store, as JSON schemas without their prose.
+    pub fn document_shapes(&self) -> Vec<serde_json::Value> {
+        (self.documents)()
+    }
+
+    /// A fingerprint of the projection's tables and of the documents they store: a change
+    /// to either triggers a rebuild of this projection.
+    pub fn schema_hash(&self) -> String {
+        self.fingerprint(&self.document_shapes())
+    }
+
+    /// The fingerprint of this projection's SQL together with the given document shapes.
+    pub fn fingerprint(&self, shapes: &[serde_json::Value]) -> String {
         let mut hasher = Sha256::new();
         hasher.update(self.file.as_bytes());
         hasher.update(self.sql.as_bytes());
+        for shape in shapes {
+            hasher.update(shape.to_string().as_bytes());
+        }
         hex::encode(hasher.finalize())
+    }
+
+    /// The tables its SQL creates in the `projection` schema.
+    pub fn tables(&self) -> Vec<&'static str> {
+        self.sql
+            .lines()
+            .filter_map(|line| line.trim().strip_prefix("CREATE TABLE projection."))
+            .filter_map(|rest| {
+                rest.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .next()
+            })
+            .collect()
+    }
+}
+
+/// The shape of a document type: its JSON schema with descriptions and titles left out, so
+/// that a changed doc comment is not a changed shape, while a renamed, added or retyped
+/// field, or a renamed state, is.
+fn shape<T: schemars::JsonSchema>() -> serde_json::Value {
+    let mut schema = schemars::schema_for!(T).to_value();
+    strip_prose(&mut schema);
+    schema
+}
+
+/// Removes the annotation keywords from a schema and every schema inside it; property
+/// names (the keys of `properties` and `$defs`) stay whatever they are.
+fn strip_prose(schema: &mut serde_json::Value) {
+    match schema {
+        serde_json::Value::Object(map) => {
+            for keyword in ["description", "title", "$schema", "examples"] {
+                map.remove(keyword);
+            }
+            for (key, value) in map.iter_mut() {
+                if matches!(key.as_str(), "properties" | "$defs" | "patternProperties")
+                    && let serde_json::Value::Object(children) = value
+                {
+                    children.values_mut().for_each(strip_prose);
+                } else {
+                    strip_prose(value);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(strip_prose),
+        _ => {}
     }
 }
 
@@ -80,20 +139,29 @@ pub const PROJECTIONS: &[Projection] = &[
             category::Category::TYPE,
             service_provider::ServiceProvider::TYPE,
         ],
+        documents: Vec::new,
     },
     Projection {
         name: "offerings",
         file: "offerings.sql",
         sql: include_str!("../../projections/offerings.sql"),
         aggregate_types: &[offering::Offering::TYPE],
+        // plan rows hold `Plan`, which is part of the offering's shape
+        documents: || vec![shape::<offering::Offering>()],
     },
     Projection {
         name: "orders",
         file: "orders.sql",
         sql: include_str!("../../projections/orders.sql"),
         aggregate_types: &[order::Order::TYPE, resource::Resource::TYPE],
+        documents: || vec![shape::<order::Order>(), shape::<resource::Resource>()],
     },
 ];
+
+/// The projection named `name`.
+pub fn projection(name: &str) -> Option<&'static Projection> {
+    PROJECTIONS.iter().find(|p| p.name == name)
+}
 
 /// Advisory lock key that serializes projector batches across processes.
 const LOCK_KEY: i64 = 0x4c45_4447_4552; // "LEDGER"
@@ -126,31 +194,30 @@ impl Projector {
         }
     }
 
-    /// Creates the read models when missing or changed, rebuilding them from the log;
-    /// otherwise clears the stuck marks and catches up, so a stuck projection tries its
-    /// event again. A projection that is stuck again does not fail this: only the database
-    /// itself can.
+    /// Creates the read models that are missing or changed, rebuilding only those from the
+    /// log; the others keep their rows and catch up. Stuck marks are cleared first, so a
+    /// stuck projection tries its event again. A projection that is stuck again does not
+    /// fail this: only the database itself can.
     pub async fn ensure_ready(&self) -> anyhow::Result<()> {
         let stored: Vec<(String, String)> =
             sqlx::query_as("SELECT name, schema_hash FROM projection_checkpoints")
                 .fetch_all(&self.pool)
                 .await
                 .context("reading the projection checkpoints")?;
-        let changed: Vec<&str> = PROJECTIONS
+        let present = self.present_tables().await?;
+        let stale: Vec<&'static Projection> = PROJECTIONS
             .iter()
-            .filter(|p| !stored.contains(&(p.name.to_string(), p.schema_hash())))
-            .map(|p| p.name)
+            .filter(|p| {
+                !stored.contains(&(p.name.to_string(), p.schema_hash()))
+                    || p.tables().iter().any(|t| !present.iter().any(|x| x == t))
+            })
             .collect();
-        let missing = self.missing_tables().await?;
-        if !changed.is_empty() || !missing.is_empty() {
-            tracing::info!(
-                ?changed,
-                ?missing,
-                "rebuilding read models from the event log"
-            );
-            self.rebuild().await?;
+        self.clear_stuck().await?;
+        if !stale.is_empty() {
+            let names: Vec<&str> = stale.iter().map(|p| p.name).collect();
+            tracing::info!(?names, "rebuilding read models from the event log");
+            self.rebuild_only(&stale).await?;
         } else {
-            self.clear_stuck().await?;
             self.catch_up().await?;
         }
         for status in self.status().await? {
@@ -165,6 +232,14 @@ impl Projector {
     /// Returns how many events were read; a projection that ends stuck is in
     /// [`Projector::status`].
     pub async fn rebuild(&self) -> anyhow::Result<u64> {
+        let all: Vec<&'static Projection> = PROJECTIONS.iter().collect();
+        self.rebuild_only(&all).await
+    }
+
+    /// Drops the tables of the given projections, recreates them empty and replays the log
+    /// into them; the other projections keep their rows and checkpoints. Tables in the
+    /// `projection` schema that no projection creates any more are dropped too.
+    pub async fn rebuild_only(&self, projections: &[&'static Projection]) -> anyhow::Result<u64> {
         let _guard = self.batch_lock.lock().await;
         {
             let mut tx = self.pool.begin().await?;
@@ -172,10 +247,23 @@ impl Projector {
                 .bind(LOCK_KEY)
                 .execute(&mut *tx)
                 .await?;
-            let mut ddl = String::from(
-                "DROP SCHEMA IF EXISTS projection CASCADE; CREATE SCHEMA projection;\n",
-            );
-            for projection in PROJECTIONS {
+            let present: Vec<String> = sqlx::query_scalar(
+                "SELECT tablename::text FROM pg_tables WHERE schemaname = 'projection'",
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            let owned: Vec<&str> = PROJECTIONS.iter().flat_map(|p| p.tables()).collect();
+            let mut ddl = String::from("CREATE SCHEMA IF NOT EXISTS projection;\n");
+            let dropped = present.iter().filter(|t| {
+                !owned.contains(&t.as_str())
+                    || projections.iter().any(|p| p.tables().contains(&t.as_str()))
+            });
+            for table in dropped {
+                ddl.push_str(&format!(
+                    "DROP TABLE IF EXISTS projection.\"{table}\" CASCADE;\n"
+                ));
+            }
+            for projection in projections {
                 ddl.push_str(projection.sql);
                 ddl.push('\n');
             }
@@ -188,7 +276,7 @@ impl Projector {
                 .bind(&names)
                 .execute(&mut *tx)
                 .await?;
-            for projection in PROJECTIONS {
+            for projection in projections {
                 sqlx::query(
                     "INSERT INTO projection_checkpoints (name, last_xid, last_position, \
                      schema_hash) VALUES ($1, '0'::xid8, 0, $2) \
@@ -303,33 +391,14 @@ impl Projector {
             .unwrap_or_default())
     }
 
-    async fn missing_tables(&self) -> anyhow::Result<Vec<String>> {
-        let present: Vec<String> = sqlx::query_scalar(
-            "SELECT table_name::text FROM information_schema.tables \
-             WHERE table_schema = 'projection'",
+    /// The tables that exist in the `projection` schema.
+    async fn present_tables(&self) -> anyhow::Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = 'projection'",
         )
         .fetch_all(&self.pool)
-        .await?;
-        Ok(expected_tables()
-            .into_iter()
-            .filter(|t| !present.contains(t))
-            .collect())
+        .await?)
     }
-}
-
-/// The table names the read model SQL creates.
-fn expected_tables() -> Vec<String> {
-    PROJECTIONS
-        .iter()
-        .flat_map(|p| p.sql.lines())
-        .filter_map(|line| line.trim().strip_prefix("CREATE TABLE projection."))
-        .map(|rest| {
-            rest.split(|c: char| !(c.is_alphanumeric() || c == '_'))
-                .next()
-                .unwrap_or_default()
-                .to_string()
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -338,16 +407,89 @@ mod tests {
 
     #[test]
     fn every_read_model_table_is_found_in_the_sql() {
-        let tables = expected_tables();
+        let tables = projection("directory").unwrap().tables();
         for table in [
             "users",
             "user_tokens",
             "customers",
             "projects",
             "user_roles",
+            "slugs",
         ] {
-            assert!(tables.contains(&table.to_string()), "{table} missing");
+            assert!(tables.contains(&table), "{table} missing");
         }
+        assert_eq!(
+            projection("orders").unwrap().tables(),
+            ["orders", "resources"]
+        );
+    }
+
+    #[test]
+    fn no_table_belongs_to_two_projections() {
+        let mut all: Vec<&str> = PROJECTIONS.iter().flat_map(|p| p.tables()).collect();
+        let count = all.len();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), count);
+    }
+
+    #[test]
+    fn no_projection_writes_into_another_ones_tables() {
+        for projection in PROJECTIONS {
+            let others: Vec<&str> = PROJECTIONS
+                .iter()
+                .filter(|p| p.name != projection.name)
+                .flat_map(|p| p.tables())
+                .collect();
+            let code = match projection.name {
+                "directory" => include_str!("directory.rs"),
+                "offerings" => include_str!("offerings.rs"),
+                "orders" => include_str!("orders.rs"),
+                other => panic!("no source listed for {other}"),
+            };
+            for table in others {
+                assert!(
+                    !code.contains(&format!("projection.{table} ")),
+                    "{} writes into projection.{table}",
+                    projection.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_renamed_document_field_changes_the_schema_hash() {
+        let orders = projection("orders").unwrap();
+        let shapes = orders.document_shapes();
+        let text = shapes[0].to_string();
+        assert!(text.contains("\"consumer_reviewed_by\""));
+        let renamed: Vec<serde_json::Value> = shapes
+            .iter()
+            .map(|s| {
+                serde_json::from_str(
+                    &s.to_string()
+                        .replace("\"consumer_reviewed_by\"", "\"consumer_reviewer\""),
+                )
+                .unwrap()
+            })
+            .collect();
+        assert_ne!(orders.fingerprint(&renamed), orders.schema_hash());
+        assert_eq!(orders.fingerprint(&shapes), orders.schema_hash());
+    }
+
+    #[test]
+    fn the_document_shape_leaves_out_prose_but_keeps_field_names() {
+        let offerings = projection("offerings").unwrap();
+        let text = offerings.document_shapes()[0].to_string();
+        // `description` is a field of the offering's details, kept as a property name
+        assert!(text.contains("\"description\":{"));
+        assert!(!text.contains("The state of an offering"));
+        // the states a document may hold are part of its shape
+        assert!(
+            projection("orders").unwrap().document_shapes()[0]
+                .to_string()
+                .contains("\"PendingStartDate\"")
+        );
     }
 
     #[test]

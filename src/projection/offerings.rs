@@ -6,6 +6,7 @@ use cqrs_es::Aggregate;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::domain::offering::model::BillingType;
 use crate::domain::offering::{Offering, OfferingEvent};
 use crate::store::log::StoredEvent;
 
@@ -32,7 +33,12 @@ pub async fn apply_offering(
     let created_now = matches!(event, OfferingEvent::OfferingCreated { .. });
     offering.apply(event);
     if created_now {
-        super::directory::take_slug(conn, "offerings", &offering.slug).await?;
+        sqlx::query(
+            "INSERT INTO projection.offering_slugs (slug) VALUES ($1) ON CONFLICT DO NOTHING",
+        )
+        .bind(&offering.slug)
+        .execute(&mut *conn)
+        .await?;
     }
 
     sqlx::query("DELETE FROM projection.plans WHERE offering_uuid = $1")
@@ -53,13 +59,15 @@ pub async fn apply_offering(
     sqlx::query(
         "INSERT INTO projection.offerings (uuid, customer_uuid, category_uuid, project_uuid, \
          type, state, name, slug, description, shared, billable, backend_id, created, modified, \
-         last_seq, document) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16) \
+         last_seq, document, billing_types) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17) \
          ON CONFLICT (uuid) DO UPDATE SET customer_uuid = EXCLUDED.customer_uuid, \
          category_uuid = EXCLUDED.category_uuid, project_uuid = EXCLUDED.project_uuid, \
          type = EXCLUDED.type, state = EXCLUDED.state, name = EXCLUDED.name, \
          slug = EXCLUDED.slug, description = EXCLUDED.description, shared = EXCLUDED.shared, \
          billable = EXCLUDED.billable, backend_id = EXCLUDED.backend_id, \
-         modified = EXCLUDED.modified, last_seq = EXCLUDED.last_seq, document = EXCLUDED.document",
+         modified = EXCLUDED.modified, last_seq = EXCLUDED.last_seq, \
+         document = EXCLUDED.document, billing_types = EXCLUDED.billing_types",
     )
     .bind(uuid)
     .bind(offering.customer_uuid)
@@ -77,6 +85,7 @@ pub async fn apply_offering(
     .bind(modified)
     .bind(stored.sequence)
     .bind(serde_json::to_value(&offering).context("encoding the offering document")?)
+    .bind(billing_types(&offering))
     .execute(&mut *conn)
     .await?;
     for plan in &offering.plans {
@@ -94,4 +103,14 @@ pub async fn apply_offering(
         .await?;
     }
     Ok(())
+}
+
+/// The distinct billing types of the offering's components, in the order of
+/// [`BillingType::ALL`].
+fn billing_types(offering: &Offering) -> Vec<&'static str> {
+    BillingType::ALL
+        .into_iter()
+        .filter(|t| offering.components.iter().any(|c| c.billing_type == *t))
+        .map(BillingType::as_str)
+        .collect()
 }

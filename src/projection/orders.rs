@@ -75,11 +75,14 @@ pub async fn apply_order(
     sqlx::query(
         "INSERT INTO projection.orders (uuid, resource_uuid, offering_uuid, project_uuid, \
          customer_uuid, provider_customer_uuid, plan_uuid, type, state, cost, created_by, \
-         consumer_reviewed_at, slug, created, modified, last_seq, document, name, start_date) \
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19) \
+         consumer_reviewed_at, slug, created, modified, last_seq, document, name, start_date, \
+         consumer_reviewed_by, provider_reviewed_by) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21) \
          ON CONFLICT (uuid) DO UPDATE SET state = EXCLUDED.state, cost = EXCLUDED.cost, \
          name = EXCLUDED.name, start_date = EXCLUDED.start_date, \
-         consumer_reviewed_at = EXCLUDED.consumer_reviewed_at, modified = EXCLUDED.modified, \
+         consumer_reviewed_at = EXCLUDED.consumer_reviewed_at, \
+         consumer_reviewed_by = EXCLUDED.consumer_reviewed_by, \
+         provider_reviewed_by = EXCLUDED.provider_reviewed_by, modified = EXCLUDED.modified, \
          last_seq = EXCLUDED.last_seq, document = EXCLUDED.document",
     )
     .bind(uuid)
@@ -101,6 +104,8 @@ pub async fn apply_order(
     .bind(serde_json::to_value(&order).context("encoding the order document")?)
     .bind(attributes_name(&spec.attributes))
     .bind(spec.start_date)
+    .bind(order.consumer_reviewed_by)
+    .bind(order.provider_reviewed_by)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -136,10 +141,11 @@ pub async fn apply_resource(
         .context("a resource without a creation time")?;
     sqlx::query(
         "INSERT INTO projection.resources (uuid, offering_uuid, plan_uuid, project_uuid, \
-         customer_uuid, name, backend_id, state, created, modified, last_seq, document) \
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) \
+         customer_uuid, name, backend_id, state, created, modified, last_seq, document, \
+         end_date) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) \
          ON CONFLICT (uuid) DO UPDATE SET plan_uuid = EXCLUDED.plan_uuid, \
          backend_id = EXCLUDED.backend_id, state = EXCLUDED.state, \
+         end_date = EXCLUDED.end_date, \
          modified = EXCLUDED.modified, last_seq = EXCLUDED.last_seq, \
          document = EXCLUDED.document",
     )
@@ -155,6 +161,7 @@ pub async fn apply_resource(
     .bind(resource.modified.unwrap_or(created))
     .bind(sequence)
     .bind(serde_json::to_value(&resource).context("encoding the resource document")?)
+    .bind(resource.end_date)
     .execute(&mut *conn)
     .await?;
     Ok(())

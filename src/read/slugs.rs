@@ -23,16 +23,20 @@ pub fn base(name: &str) -> String {
 }
 
 /// The next free slug for `name` among the slugs of `kind` (`users`, `customers`,
-/// `projects`) ever given.
+/// `projects`, `offerings`) ever given. Offerings keep theirs in the offerings projection,
+/// the others in the directory's.
 pub async fn next(pool: &PgPool, kind: &str, name: &str) -> sqlx::Result<String> {
     let base = base(name);
     let pattern = format!("{}%", super::like_escape(&base));
-    let existing: Vec<String> =
-        sqlx::query_scalar("SELECT slug FROM projection.slugs WHERE kind = $1 AND slug LIKE $2")
-            .bind(kind)
+    let query = if kind == "offerings" {
+        sqlx::query_scalar("SELECT slug FROM projection.offering_slugs WHERE slug LIKE $1")
             .bind(pattern)
-            .fetch_all(pool)
-            .await?;
+    } else {
+        sqlx::query_scalar("SELECT slug FROM projection.slugs WHERE kind = $2 AND slug LIKE $1")
+            .bind(pattern)
+            .bind(kind)
+    };
+    let existing: Vec<String> = query.fetch_all(pool).await?;
     let highest = existing
         .iter()
         .filter_map(|s| s.rsplit('-').next()?.parse::<u64>().ok())

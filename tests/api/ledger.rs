@@ -41,7 +41,7 @@ pub(crate) async fn dump_read_models(app: &TestApp) -> Value {
 
 /// A small ledger: a customer with an owner, a project with a manager, a category, service
 /// providers and an offering that went through several changes.
-async fn populate(app: &TestApp) {
+pub(crate) async fn populate(app: &TestApp) {
     let customer = app.create_customer("Acme Research").await;
     let owner = app.create_user("owner").await;
     app.grant("customers", &customer.uuid(), &owner, "CUSTOMER.OWNER")

@@ -52,6 +52,8 @@ mod resource_orders;
 mod resource_terms;
 // The event store and read models: metadata, convergence, rebuilds, the log reader.
 mod ledger;
+// A changed projection schema or document shape rebuilds that projection alone.
+mod schema_changes;
 // A projection that cannot apply an event stops alone and resumes after a restart.
 mod stuck_projections;
 // Orders placed over HTTP by a project team: shared by the tests below.

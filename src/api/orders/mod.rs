@@ -80,8 +80,8 @@ const JOINS: &str = "LEFT JOIN projection.offerings f ON f.uuid = o.offering_uui
     LEFT JOIN projection.customers pc ON pc.uuid = o.provider_customer_uuid \
     LEFT JOIN projection.categories k ON k.uuid = f.category_uuid \
     LEFT JOIN projection.users cb ON cb.uuid = o.created_by \
-    LEFT JOIN projection.users crv ON crv.uuid = (o.document->>'consumer_reviewed_by')::uuid \
-    LEFT JOIN projection.users prv ON prv.uuid = (o.document->>'provider_reviewed_by')::uuid";
+    LEFT JOIN projection.users crv ON crv.uuid = o.consumer_reviewed_by \
+    LEFT JOIN projection.users prv ON prv.uuid = o.provider_reviewed_by";
 
 const ORDER_KEYS: &[OrderKey] = &[
     OrderKey {

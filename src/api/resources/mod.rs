@@ -126,7 +126,7 @@ const ORDER_KEYS: &[OrderKey] = &[
     },
     OrderKey {
         name: "end_date",
-        sql: "(r.document->>'end_date')",
+        sql: "r.end_date",
     },
     OrderKey {
         name: "name",
@@ -209,22 +209,14 @@ fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, params: &QueryParams, state
         &[
             ("offering_shared", "f.shared"),
             ("offering_billable", "f.billable"),
-            (
-                "has_terminate_date",
-                "(r.document->>'end_date' IS NOT NULL)",
-            ),
+            ("has_terminate_date", "(r.end_date IS NOT NULL)"),
             // The ledger does not pause, downscale or restrict resources.
             ("paused", "false"),
             ("downscaled", "false"),
             ("restrict_member_access", "false"),
         ],
     );
-    let billed = |billing: &str| {
-        format!(
-            "EXISTS (SELECT 1 FROM jsonb_array_elements(f.document->'components') x \
-             WHERE x->>'billing_type' = '{billing}')"
-        )
-    };
+    let billed = |billing: &str| format!("('{billing}' = ANY(COALESCE(f.billing_types, '{{}}')))");
     let usage = billed("usage");
     let limit = billed("limit");
     for (param, sql) in [
