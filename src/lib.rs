@@ -21,6 +21,7 @@ pub mod api;
 pub mod app;
 pub mod bench;
 pub mod cli;
+pub mod clients;
 pub mod config;
 pub mod domain;
 pub mod jobs;

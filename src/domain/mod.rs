@@ -9,6 +9,7 @@ pub mod order;
 pub mod project;
 pub mod resource;
 pub mod roles;
+pub mod secret;
 pub mod service_provider;
 pub mod user;
 pub mod username;

@@ -6,6 +6,7 @@
 //! - [`log`]: reading the global log in a gap-free order, for projectors and auditors.
 //! - [`commands`]: running a command on an aggregate with conflict retries.
 //! - [`together`]: an order and its resource changed in one transaction.
+//! - [`secrets`]: remote tokens and API keys, encrypted, outside the log.
 //! - [`tokens`]: API tokens and the hash that is all the ledger stores of them.
 
 pub mod codec;
@@ -13,5 +14,6 @@ pub mod commands;
 pub mod db;
 pub mod log;
 pub mod metadata;
+pub mod secrets;
 pub mod together;
 pub mod tokens;

@@ -1,0 +1,8 @@
+//! Outbound HTTP clients: what the ledger asks of other systems.
+//!
+//! - [`guard`]: the address rules every outbound request obeys (no private, loopback or
+//!   link-local address unless allowed).
+//! - [`waldur`]: another Waldur's REST API (remote offering sync).
+
+pub mod guard;
+pub mod waldur;
