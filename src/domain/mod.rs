@@ -7,10 +7,12 @@ pub mod customer;
 pub mod offering;
 pub mod order;
 pub mod project;
+pub mod remote_sync;
 pub mod resource;
 pub mod roles;
 pub mod secret;
 pub mod service_provider;
+pub mod sync_run;
 pub mod user;
 pub mod username;
 
