@@ -20,6 +20,9 @@ CREATE TABLE projection.offerings
     -- the billing types of its components ('fixed', 'usage', 'limit', …), for the resource
     -- filters `usage_based` and `limit_based`
     billing_types text[]      NOT NULL DEFAULT '{}',
+    -- for offerings imported by remote sync: the remote organization they came from
+    -- (`secret_options.customer_uuid`)
+    remote_organization_uuid uuid,
     created       timestamptz NOT NULL,
     modified      timestamptz NOT NULL,
     last_seq      bigint      NOT NULL,
@@ -29,6 +32,9 @@ CREATE INDEX offerings_customer_idx ON projection.offerings (customer_uuid);
 CREATE INDEX offerings_category_idx ON projection.offerings (category_uuid);
 CREATE INDEX offerings_state_idx ON projection.offerings (state);
 CREATE INDEX offerings_name_idx ON projection.offerings (name);
+CREATE INDEX offerings_imported_idx
+    ON projection.offerings (customer_uuid, remote_organization_uuid)
+    WHERE remote_organization_uuid IS NOT NULL;
 
 CREATE TABLE projection.plans
 (

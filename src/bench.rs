@@ -98,6 +98,7 @@ pub async fn run(database: &DatabaseConfig, options: &BenchOptions) -> anyhow::R
         crate::permissions::Permissions::default(),
         LedgerOptions {
             inline_projection: false,
+            ..LedgerOptions::default()
         },
     );
     let started = Instant::now();

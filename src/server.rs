@@ -40,6 +40,14 @@ impl Application {
         let pool = db::connect(database).await?;
         db::migrate(&pool).await?;
         let permissions = Permissions::load(server.permissions_file.as_deref())?;
+        let options = LedgerOptions {
+            secret_key: match options.secret_key {
+                Some(key) => Some(key),
+                None => Some(server.secrets.load()?),
+            },
+            remote: server.remote.options(),
+            ..options
+        };
         let ledger = Ledger::new(pool, permissions, options);
         ledger
             .projector

@@ -7,6 +7,7 @@
 
 pub mod directory;
 pub mod orders;
+pub mod remote_sync;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,13 +16,16 @@ use anyhow::Context;
 use cqrs_es::{Aggregate, AggregateError};
 use sqlx::PgPool;
 
+use crate::clients::waldur::RemoteOptions;
 use crate::domain::category::Category;
 use crate::domain::customer::Customer;
 use crate::domain::offering::Offering;
 use crate::domain::order::Order;
 use crate::domain::project::Project;
+use crate::domain::remote_sync::RemoteSync;
 use crate::domain::resource::Resource;
 use crate::domain::service_provider::ServiceProvider;
+use crate::domain::sync_run::SyncRun;
 use crate::domain::user::User;
 use crate::domain::username::Username;
 use crate::permissions::Permissions;
@@ -29,6 +33,7 @@ use crate::projection::Projector;
 use crate::store::codec::{Framework, framework};
 use crate::store::log::{self, LogPoint};
 use crate::store::metadata::CommandContext;
+use crate::store::secrets::{SecretKey, Secrets};
 use crate::store::together::{self, PairError};
 
 /// How long a request waits for its own event to reach the read models.
@@ -39,12 +44,19 @@ const READ_YOUR_WRITES_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct LedgerOptions {
     /// Apply a command's events to the read models before answering.
     pub inline_projection: bool,
+    /// The key that encrypts stored secrets; without one, nothing that needs a secret
+    /// (remote sync) can be created or run.
+    pub secret_key: Option<SecretKey>,
+    /// How requests to other Waldurs behave.
+    pub remote: RemoteOptions,
 }
 
 impl Default for LedgerOptions {
     fn default() -> Self {
         Self {
             inline_projection: true,
+            secret_key: None,
+            remote: RemoteOptions::default(),
         }
     }
 }
@@ -54,6 +66,7 @@ pub struct Ledger {
     pub pool: PgPool,
     pub projector: Projector,
     pub permissions: Permissions,
+    pub secrets: Secrets,
     options: LedgerOptions,
     users: Framework<User>,
     usernames: Framework<Username>,
@@ -64,6 +77,8 @@ pub struct Ledger {
     offerings: Framework<Offering>,
     orders: Framework<Order>,
     resources: Framework<Resource>,
+    remote_syncs: Framework<RemoteSync>,
+    sync_runs: Framework<SyncRun>,
 }
 
 /// An aggregate the ledger can run commands on.
@@ -91,6 +106,8 @@ routed!(
     Offering => offerings,
     Order => orders,
     Resource => resources,
+    RemoteSync => remote_syncs,
+    SyncRun => sync_runs,
 );
 
 impl Ledger {
@@ -99,6 +116,7 @@ impl Ledger {
         Arc::new(Self {
             projector: Projector::new(pool.clone()),
             permissions,
+            secrets: Secrets::new(pool.clone(), options.secret_key.clone()),
             options,
             users: framework(pool.clone()),
             usernames: framework(pool.clone()),
@@ -109,6 +127,8 @@ impl Ledger {
             offerings: framework(pool.clone()),
             orders: framework(pool.clone()),
             resources: framework(pool.clone()),
+            remote_syncs: framework(pool.clone()),
+            sync_runs: framework(pool.clone()),
             pool,
         })
     }
@@ -152,6 +172,11 @@ impl Ledger {
             tracing::error!(error = ?err, first_id, second_id, "inline projection failed");
         }
         Ok(())
+    }
+
+    /// How requests to other Waldurs behave.
+    pub fn remote_options(&self) -> &RemoteOptions {
+        &self.options.remote
     }
 
     /// Waits until the newest event of one aggregate is in the read models.

@@ -33,9 +33,7 @@ pub struct MappingSpec {
     pub remote_category_name: Option<String>,
 }
 
-#[derive(
-    Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RemoteSync {
     pub uuid: Option<Uuid>,
     /// The remote's base address, normalized (no trailing `/api`).
@@ -231,7 +229,11 @@ impl RemoteSync {
         }))
     }
 
-    fn settings_event(&self, changes: SettingsChanges, at: DateTime<Utc>) -> Option<RemoteSyncEvent> {
+    fn settings_event(
+        &self,
+        changes: SettingsChanges,
+        at: DateTime<Utc>,
+    ) -> Option<RemoteSyncEvent> {
         let differs = |new: Option<String>, old: &String| new.filter(|n| n != old);
         let api_url = differs(changes.api_url, &self.api_url);
         let token = changes.token.filter(|t| {
@@ -239,8 +241,10 @@ impl RemoteSync {
                 .as_ref()
                 .is_none_or(|old| old.fingerprint != t.fingerprint)
         });
-        let remote_organization_name =
-            differs(changes.remote_organization_name, &self.remote_organization_name);
+        let remote_organization_name = differs(
+            changes.remote_organization_name,
+            &self.remote_organization_name,
+        );
         let local_service_provider_uuid = changes
             .local_service_provider_uuid
             .filter(|u| *u != self.local_service_provider_uuid);

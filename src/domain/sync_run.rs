@@ -61,9 +61,7 @@ pub struct CategoryReport {
     pub log: String,
 }
 
-#[derive(
-    Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SyncRun {
     pub uuid: Option<Uuid>,
     pub sync_uuid: Uuid,

@@ -1,8 +1,8 @@
 //! Read models: every list and retrieve is answered from tables in the `projection` schema,
 //! fed from the event log by the [`Projector`].
 //!
-//! The read models form three named projections ([`PROJECTIONS`]: `directory`, `offerings`,
-//! `orders`), each with its own SQL file and its own row in `projection_checkpoints`. The
+//! The read models form named projections ([`PROJECTIONS`]: `directory`, `offerings`,
+//! `orders`, `remote_sync`), each with its own SQL file and its own row in `projection_checkpoints`. The
 //! projector follows the log in `(transaction_id, position)` order (see
 //! [`crate::store::log`]) and applies each batch together with the checkpoints in one
 //! transaction, under an advisory lock so that several ledger processes never apply the same
@@ -20,6 +20,7 @@ mod batch;
 mod directory;
 mod offerings;
 mod orders;
+mod remote_sync;
 mod route;
 mod status;
 
@@ -32,7 +33,8 @@ use sqlx::PgPool;
 use tokio::sync::{Mutex, watch};
 
 use crate::domain::{
-    category, customer, offering, order, project, resource, service_provider, user, username,
+    category, customer, offering, order, project, remote_sync as sync, resource, service_provider,
+    sync_run, user, username,
 };
 use crate::store::log::{LogPoint, StoredEvent};
 
@@ -155,6 +157,13 @@ pub const PROJECTIONS: &[Projection] = &[
         sql: include_str!("../../projections/orders.sql"),
         aggregate_types: &[order::Order::TYPE, resource::Resource::TYPE],
         documents: || vec![shape::<order::Order>(), shape::<resource::Resource>()],
+    },
+    Projection {
+        name: "remote_sync",
+        file: "remote_sync.sql",
+        sql: include_str!("../../projections/remote_sync.sql"),
+        aggregate_types: &[sync::RemoteSync::TYPE, sync_run::SyncRun::TYPE],
+        documents: || vec![shape::<sync::RemoteSync>(), shape::<sync_run::SyncRun>()],
     },
 ];
 
@@ -445,6 +454,7 @@ mod tests {
                 "directory" => include_str!("directory.rs"),
                 "offerings" => include_str!("offerings.rs"),
                 "orders" => include_str!("orders.rs"),
+                "remote_sync" => include_str!("remote_sync.rs"),
                 other => panic!("no source listed for {other}"),
             };
             for table in others {
@@ -521,6 +531,8 @@ mod tests {
             offering::Offering::TYPE,
             order::Order::TYPE,
             resource::Resource::TYPE,
+            sync::RemoteSync::TYPE,
+            sync_run::SyncRun::TYPE,
         ] {
             let owners = PROJECTIONS
                 .iter()

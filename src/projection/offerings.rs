@@ -59,15 +59,16 @@ pub async fn apply_offering(
     sqlx::query(
         "INSERT INTO projection.offerings (uuid, customer_uuid, category_uuid, project_uuid, \
          type, state, name, slug, description, shared, billable, backend_id, created, modified, \
-         last_seq, document, billing_types) \
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17) \
+         last_seq, document, billing_types, remote_organization_uuid) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18) \
          ON CONFLICT (uuid) DO UPDATE SET customer_uuid = EXCLUDED.customer_uuid, \
          category_uuid = EXCLUDED.category_uuid, project_uuid = EXCLUDED.project_uuid, \
          type = EXCLUDED.type, state = EXCLUDED.state, name = EXCLUDED.name, \
          slug = EXCLUDED.slug, description = EXCLUDED.description, shared = EXCLUDED.shared, \
          billable = EXCLUDED.billable, backend_id = EXCLUDED.backend_id, \
          modified = EXCLUDED.modified, last_seq = EXCLUDED.last_seq, \
-         document = EXCLUDED.document, billing_types = EXCLUDED.billing_types",
+         document = EXCLUDED.document, billing_types = EXCLUDED.billing_types, \
+         remote_organization_uuid = EXCLUDED.remote_organization_uuid",
     )
     .bind(uuid)
     .bind(offering.customer_uuid)
@@ -86,6 +87,7 @@ pub async fn apply_offering(
     .bind(stored.sequence)
     .bind(serde_json::to_value(&offering).context("encoding the offering document")?)
     .bind(billing_types(&offering))
+    .bind(offering.remote_organization_uuid())
     .execute(&mut *conn)
     .await?;
     for plan in &offering.plans {

@@ -14,7 +14,7 @@ use crate::store::log::StoredEvent;
 
 /// Loads a row's document and folds into it the events of `run` it does not hold yet;
 /// `None` when it holds them all already. Returns the sequence of the last event applied.
-async fn fold<T: Aggregate>(
+pub(super) async fn fold<T: Aggregate>(
     conn: &mut PgConnection,
     table: &str,
     uuid: Uuid,
@@ -43,7 +43,7 @@ async fn fold<T: Aggregate>(
     Ok(last.map(|sequence| (state, sequence)))
 }
 
-fn aggregate_uuid(stored: &StoredEvent) -> anyhow::Result<Uuid> {
+pub(super) fn aggregate_uuid(stored: &StoredEvent) -> anyhow::Result<Uuid> {
     Uuid::parse_str(&stored.aggregate_id)
         .with_context(|| format!("aggregate id {} is not a uuid", stored.aggregate_id))
 }

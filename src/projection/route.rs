@@ -6,9 +6,10 @@
 use cqrs_es::Aggregate;
 use sqlx::PgConnection;
 
-use super::{directory, offerings, orders};
+use super::{directory, offerings, orders, remote_sync};
 use crate::domain::{
-    category, customer, offering, order, project, resource, service_provider, user, username,
+    category, customer, offering, order, project, remote_sync as sync, resource, service_provider,
+    sync_run, user, username,
 };
 use crate::store::log::StoredEvent;
 
@@ -51,7 +52,7 @@ fn decoded<'e, A: Aggregate>(
         .collect()
 }
 
-/// Applies consecutive events of one aggregate: orders and resources fold the whole run
+/// Applies consecutive events of one aggregate: orders, resources, syncs and runs fold the whole run
 /// into one row write (a failed write is the run's first event), the other read models
 /// take the events one by one.
 pub(super) async fn apply_run(
@@ -68,6 +69,18 @@ pub(super) async fn apply_run(
         resource::Resource::TYPE => {
             let events = decoded::<resource::Resource>(run)?;
             orders::apply_resource(conn, events)
+                .await
+                .map_err(RunFailure::at(0))
+        }
+        sync::RemoteSync::TYPE => {
+            let events = decoded::<sync::RemoteSync>(run)?;
+            remote_sync::apply_sync(conn, events)
+                .await
+                .map_err(RunFailure::at(0))
+        }
+        sync_run::SyncRun::TYPE => {
+            let events = decoded::<sync_run::SyncRun>(run)?;
+            remote_sync::apply_run(conn, events)
                 .await
                 .map_err(RunFailure::at(0))
         }

@@ -5,8 +5,10 @@
 //! - [`visibility`]: who sees which customer, project, offering and order; roles in scopes.
 //! - [`slugs`]: the next free slug for a name.
 //! - [`orders`]: orders whose start date has come.
+//! - [`remote_sync`]: syncs, their runs and the offerings they imported.
 
 pub mod orders;
+pub mod remote_sync;
 pub mod slugs;
 pub mod visibility;
 

@@ -12,6 +12,8 @@ pub enum Source {
     Api,
     Cli,
     Scheduler,
+    /// A remote offering sync run.
+    Sync,
 }
 
 impl Source {
@@ -20,6 +22,7 @@ impl Source {
             Source::Api => "api",
             Source::Cli => "cli",
             Source::Scheduler => "scheduler",
+            Source::Sync => "sync",
         }
     }
 }
@@ -60,6 +63,8 @@ pub struct CommandContext {
     pub request_id: String,
     pub source: Source,
     pub now: DateTime<Utc>,
+    /// The sync run a command belongs to, when a run issued it.
+    pub sync_run: Option<Uuid>,
 }
 
 impl CommandContext {
@@ -69,6 +74,16 @@ impl CommandContext {
             request_id: request_id.into(),
             source,
             now: Utc::now(),
+            sync_run: None,
+        }
+    }
+
+    /// A context for the commands of one sync run: source `sync`, the run's id on every
+    /// event, and the run as the request id.
+    pub fn for_sync_run(actor: Actor, run: Uuid) -> Self {
+        Self {
+            sync_run: Some(run),
+            ..Self::new(actor, Source::Sync, run.simple().to_string())
         }
     }
 
@@ -86,6 +101,9 @@ impl CommandContext {
         }
         map.insert("request_id".to_string(), self.request_id.clone());
         map.insert("source".to_string(), self.source.as_str().to_string());
+        if let Some(run) = self.sync_run {
+            map.insert("sync_run".to_string(), run.simple().to_string());
+        }
         map.insert(
             "recorded_at".to_string(),
             self.now.to_rfc3339_opts(SecondsFormat::Micros, true),

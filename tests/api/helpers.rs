@@ -155,13 +155,22 @@ pub async fn spawn_app_with(
     start(db, options, catch_up_interval_ms, None).await
 }
 
-/// Server settings for tests: port 0 and the given catch-up interval.
-fn test_server(catch_up_interval_ms: u64) -> ServerConfig {
-    ServerConfig {
+/// The key test ledgers encrypt their secrets with.
+pub const TEST_SECRET_KEY: &str =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+/// Server settings for tests: port 0, the given catch-up interval, a fixed secret key, and
+/// remote Waldurs allowed on the loopback (the other ledger of a test runs there).
+pub fn test_server(catch_up_interval_ms: u64) -> ServerConfig {
+    let mut server = ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         catch_up_interval_ms,
         ..ServerConfig::default()
-    }
+    };
+    server.secrets.secret_key = Some(TEST_SECRET_KEY.to_string());
+    server.remote.allow_private = true;
+    server.remote.timeout_seconds = 5;
+    server
 }
 
 async fn start(

@@ -341,6 +341,7 @@ async fn views_converge_on_restart_after_a_crash_between_event_and_view_update()
         Arc::new(TestDatabase::new().await),
         LedgerOptions {
             inline_projection: false,
+            ..LedgerOptions::default()
         },
         0,
     )
@@ -367,6 +368,7 @@ async fn the_periodic_catch_up_applies_events_the_inline_path_missed() {
         Arc::new(TestDatabase::new().await),
         LedgerOptions {
             inline_projection: false,
+            ..LedgerOptions::default()
         },
         50,
     )

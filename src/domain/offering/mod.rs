@@ -9,6 +9,7 @@
 //! Plans live inside the offering: "activate needs a plan" and "prices name existing
 //! components" are then rules of one aggregate, decided atomically.
 
+pub mod imported;
 pub mod model;
 pub mod pricing;
 mod review;
