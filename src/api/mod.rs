@@ -22,6 +22,7 @@ mod customers;
 mod offerings;
 mod orders;
 mod projects;
+mod remote_sync;
 mod resources;
 mod roles;
 mod service_providers;
@@ -66,6 +67,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .merge(offerings::router())
         .merge(orders::router())
         .merge(resources::router())
+        .merge(remote_sync::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

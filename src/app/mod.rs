@@ -151,6 +151,17 @@ impl Ledger {
         Ok(())
     }
 
+    /// Runs a command without waiting for the read models: for batches (a sync run) that
+    /// wait once at their end.
+    pub async fn execute_unprojected<A: Routed>(
+        &self,
+        id: &str,
+        command: A::Command,
+        ctx: &CommandContext,
+    ) -> Result<(), AggregateError<A::Error>> {
+        crate::store::commands::execute(A::framework(self), id, command, ctx).await
+    }
+
     /// Runs `first` on aggregate `first_id` and the command `then` derives from its new
     /// state on `second_id`, committing the events of both in one transaction (see
     /// [`crate::store::together`]); then waits for the read models like [`Ledger::execute`].

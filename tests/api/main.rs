@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! Integration tests: the real server on port 0 against a fresh PostgreSQL database per test,
 //! cloned from a template that is migrated once per schema.
 
@@ -52,6 +53,10 @@ mod resource_orders;
 mod resource_terms;
 // The event store and read models: metadata, convergence, rebuilds, the log reader.
 mod ledger;
+// Remote offering sync: two ledgers, a stand-in for a real Waldur, the API and its refusals.
+mod remote_sync;
+// A Waldur stand-in that remote sync reads.
+mod fake_waldur;
 // A changed projection schema or document shape rebuilds that projection alone.
 mod schema_changes;
 // A projection that cannot apply an event stops alone and resumes after a restart.

@@ -106,6 +106,18 @@ pub fn push_public_visibility(qb: &mut QueryBuilder<'_, Postgres>, caller: Optio
     }
 }
 
+/// `allowed_customer_uuid`: the offerings that organization may order, its own and the
+/// shared ones. The ledger has no organization groups, so no shared offering is closed to
+/// an organization by one. An invalid uuid matches nothing, as elsewhere.
+fn push_allowed_customer(qb: &mut QueryBuilder<'_, Postgres>, params: &QueryParams) {
+    if let Some(value) = params.get("allowed_customer_uuid") {
+        let customer = Uuid::parse_str(value.trim()).unwrap_or(Uuid::nil());
+        qb.push(" AND (o.shared OR o.customer_uuid = ");
+        qb.push_bind(customer);
+        qb.push(")");
+    }
+}
+
 /// The offering if the caller may see it on the public side, or 404.
 async fn public_record(
     state: &ApiState,
@@ -170,6 +182,7 @@ async fn list(
         qb.push(" WHERE");
         push_public_visibility(qb, caller.as_ref());
         push_offering_filters(qb, &params, &states);
+        push_allowed_customer(qb, &params);
     };
     let (total, rows, paging): (i64, Vec<super::RecordRow>, Paging) = fetch_page(
         &state.ledger.pool,

@@ -6,6 +6,7 @@
 //! sync's events carry only a reference and a fingerprint.
 
 pub mod remote;
+pub mod runner;
 
 use cqrs_es::AggregateError;
 use serde_json::Value;

@@ -11,21 +11,11 @@ use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use crate::domain::offering::sync::SYNCED_DETAILS;
 use crate::domain::offering::model::{
     BillingType, Component, LimitPeriod, OfferingState, Plan, PlanUnit,
 };
 
-/// The detail fields sync keeps equal to the remote's (Waldur's `OFFERING_FIELDS`).
-pub const SYNCED_FIELDS: &[&str] = &[
-    "name",
-    "description",
-    "full_description",
-    "terms_of_service",
-    "terms_of_service_link",
-    "privacy_policy_link",
-    "getting_started",
-    "country",
-];
 
 /// One remote offering as sync sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -206,7 +196,7 @@ pub fn parse_offering(value: &Value) -> Result<RemoteOffering, String> {
         .as_object()
         .ok_or_else(|| "an offering that is not a JSON object".to_string())?;
     let uuid = uuid(map, "uuid").ok_or_else(|| "an offering without a valid uuid".to_string())?;
-    let fields = SYNCED_FIELDS
+    let fields = SYNCED_DETAILS
         .iter()
         .map(|field| (*field, text(map, field)))
         .collect();

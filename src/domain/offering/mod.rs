@@ -12,6 +12,7 @@
 pub mod imported;
 pub mod model;
 pub mod pricing;
+pub mod sync;
 mod review;
 pub mod types;
 
@@ -200,6 +201,12 @@ pub enum OfferingCommand {
         content: ImportedContent,
         at: DateTime<Utc>,
     },
+    /// Keeps an imported offering equal to its remote (see [`sync`]).
+    SyncFromRemote {
+        content: Box<sync::RemoteContent>,
+        run: Uuid,
+        at: DateTime<Utc>,
+    },
     Delete {
         at: DateTime<Utc>,
     },
@@ -322,6 +329,10 @@ pub enum OfferingEvent {
         content: ImportedContent,
         at: DateTime<Utc>,
     },
+    OfferingSyncedFromRemote {
+        changes: sync::RemoteChanges,
+        at: DateTime<Utc>,
+    },
     OfferingDeleted {
         at: DateTime<Utc>,
     },
@@ -355,6 +366,7 @@ domain_event!(OfferingEvent, version = "1", {
     PlanQuotasSet => "PlanQuotasSet",
     OfferingMoved => "OfferingMoved",
     OfferingImported => "OfferingImported",
+    OfferingSyncedFromRemote => "OfferingSyncedFromRemote",
     OfferingDeleted => "OfferingDeleted",
 });
 
@@ -542,6 +554,7 @@ impl Aggregate for Offering {
                 self.endpoints = content.endpoints;
                 self.state = OfferingState::Draft;
             }
+            OfferingSyncedFromRemote { changes, .. } => self.apply_remote_changes(changes),
             OfferingDeleted { .. } => self.deleted = true,
         }
         self.modified = Some(at);
@@ -579,6 +592,7 @@ fn event_time(event: &OfferingEvent) -> DateTime<Utc> {
         | PlanQuotasSet { at, .. }
         | OfferingMoved { at, .. }
         | OfferingImported { at, .. }
+        | OfferingSyncedFromRemote { at, .. }
         | OfferingDeleted { at } => *at,
     }
 }
@@ -936,6 +950,15 @@ impl Offering {
                     .ok_or_else(|| OfferingError::UnknownType(content.offering_type.clone()))?;
                 check_component_set(kind, &content.components)?;
                 vec![E::OfferingImported { content, at }]
+            }
+            C::SyncFromRemote { content, run, at } => {
+                self.require_live()?;
+                let changes = self.remote_changes(&content, run);
+                if changes.is_empty() {
+                    vec![]
+                } else {
+                    vec![E::OfferingSyncedFromRemote { changes, at }]
+                }
             }
             C::Delete { at } => {
                 self.require_live()?;

@@ -1,0 +1,658 @@
+//! One run of a remote offering sync, as Waldur's runner does it, with two differences: the
+//! remote is read completely before anything local changes (a remote failure leaves every
+//! offering as it was), and the run keeps a structured account of itself ([`SyncRun`]).
+//!
+//! 1. Everything the run needs is read from the remote: its categories, and for each
+//!    mapped category that exists there the shared offerings of remote-capable types the
+//!    organization may order. A failure ends the run Erred with the remote's message.
+//! 2. Each remote offering is matched by uuid (the local `backend_id`) among the provider's
+//!    offerings imported from that organization, in every category and archived ones too.
+//!    A match is brought equal to the remote (synced fields, options, state, category,
+//!    components, plans) by one command that appends nothing when nothing differs; an
+//!    unmatched one is created.
+//! 3. Every imported offering this run did not see is archived.
+//!
+//! Each offering command carries `source: sync` and the run's id. Two runs of one sync never
+//! overlap: a run holds a PostgreSQL advisory lock for its sync on a connection of its own,
+//! so two ledger processes on one database exclude each other too; a run that a crash left
+//! Processing is closed as interrupted by the next one.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{Value, json};
+use sqlx::{ConnectOptions, Connection, PgConnection};
+use uuid::Uuid;
+
+use super::remote::{RemoteOffering, parse_offering};
+use super::{SyncError, reveal_token};
+use crate::app::Ledger;
+use crate::clients::waldur::{RemoteError, RemoteWaldur};
+use crate::domain::offering::imported::REMOTE_OFFERING_TYPE;
+use crate::domain::offering::model::{OfferingDetails, OfferingSettings, OfferingState};
+use crate::domain::offering::sync::RemoteContent;
+use crate::domain::offering::{Lifecycle, Offering, OfferingCommand};
+use crate::domain::remote_sync::{CategoryMapping, RemoteSync, RemoteSyncCommand};
+use crate::domain::sync_run::{
+    CategoryReport, OfferingChange, RunState, SyncRun, SyncRunCommand,
+};
+use crate::read::remote_sync as read;
+use crate::read::slugs;
+use crate::store::metadata::{Actor, CommandContext};
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOutcome {
+    pub run: Uuid,
+    pub state: RunState,
+    pub error_message: String,
+}
+
+/// The exclusive right to run one sync: a session advisory lock on a connection of its own,
+/// released when the connection closes, also when the process dies.
+struct RunLock {
+    conn: PgConnection,
+}
+
+impl RunLock {
+    async fn acquire(ledger: &Ledger, sync: Uuid) -> Result<Self, SyncError> {
+        let options = ledger.pool.connect_options().as_ref().clone();
+        let mut conn = options
+            .log_statements(tracing::log::LevelFilter::Off)
+            .connect()
+            .await
+            .map_err(|e| SyncError::Internal(anyhow::Error::new(e).context("a lock connection")))?;
+        let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))")
+            .bind(format!("remote-sync:{sync}"))
+            .fetch_one(&mut conn)
+            .await?;
+        if !held {
+            return Err(SyncError::Busy);
+        }
+        Ok(Self { conn })
+    }
+
+    async fn release(self) {
+        // Closing the session releases its advisory locks.
+        let _ = self.conn.close().await;
+    }
+}
+
+/// What the run read from the remote before changing anything.
+struct Fetched {
+    /// Remote category uuid → title.
+    categories: HashMap<Uuid, String>,
+    /// Per mapping (in order): the remote offerings of its category, or `None` when the
+    /// remote has no such category; with the items that could not be read.
+    offerings: Vec<Option<(Vec<RemoteOffering>, Vec<String>)>>,
+}
+
+async fn fetch(remote: &RemoteWaldur, sync: &RemoteSync) -> Result<Fetched, RemoteError> {
+    let categories: HashMap<Uuid, String> = remote
+        .categories()
+        .await?
+        .iter()
+        .filter_map(|c| {
+            let uuid = Uuid::parse_str(c.get("uuid")?.as_str()?).ok()?;
+            let title = c.get("title").and_then(Value::as_str).unwrap_or("");
+            Some((uuid, title.to_string()))
+        })
+        .collect();
+    let mut offerings = Vec::with_capacity(sync.mappings.len());
+    for mapping in &sync.mappings {
+        if !categories.contains_key(&mapping.remote_category_uuid) {
+            offerings.push(None);
+            continue;
+        }
+        let items = remote
+            .public_offerings(sync.remote_organization_uuid, mapping.remote_category_uuid)
+            .await?;
+        let mut parsed = Vec::with_capacity(items.len());
+        let mut errors = Vec::new();
+        for item in &items {
+            match parse_offering(item) {
+                Ok(offering) => parsed.push(offering),
+                Err(err) => errors.push(format!("A remote offering could not be read: {err}")),
+            }
+        }
+        offerings.push(Some((parsed, errors)));
+    }
+    Ok(Fetched {
+        categories,
+        offerings,
+    })
+}
+
+/// Runs a sync now. `progress` gets a line per category. A remote failure is an Erred run,
+/// not an error: errors are for what stops a run from being recorded at all (unknown
+/// sync, another run in progress, the database).
+pub async fn run(
+    ledger: &Ledger,
+    sync_uuid: Uuid,
+    actor: Actor,
+    progress: &mut (dyn FnMut(&str) + Send),
+) -> Result<RunOutcome, SyncError> {
+    if read::get(&ledger.pool, sync_uuid).await?.is_none() {
+        return Err(SyncError::NotFound);
+    }
+    let lock = RunLock::acquire(ledger, sync_uuid).await?;
+    let outcome = run_locked(ledger, sync_uuid, actor, progress).await;
+    lock.release().await;
+    outcome
+}
+
+async fn run_locked(
+    ledger: &Ledger,
+    sync_uuid: Uuid,
+    actor: Actor,
+    progress: &mut (dyn FnMut(&str) + Send),
+) -> Result<RunOutcome, SyncError> {
+    // Read again under the lock: a run that just ended is in it now.
+    let sync = read::get(&ledger.pool, sync_uuid)
+        .await?
+        .ok_or(SyncError::NotFound)?
+        .sync;
+    for stale in read::processing_runs(&ledger.pool, sync_uuid).await? {
+        let ctx = CommandContext::for_sync_run(actor.clone(), stale);
+        let finish = SyncRunCommand::Finish {
+            archived: Vec::new(),
+            failure: Some("The run was interrupted before it finished.".to_string()),
+            log: String::new(),
+            at: ctx.now,
+        };
+        ledger
+            .execute::<SyncRun>(&stale.simple().to_string(), finish, &ctx)
+            .await?;
+    }
+
+    let run = Uuid::new_v4();
+    let ctx = CommandContext::for_sync_run(actor, run);
+    let run_id = run.simple().to_string();
+    ledger
+        .execute::<SyncRun>(
+            &run_id,
+            SyncRunCommand::Start {
+                uuid: run,
+                sync_uuid,
+                at: ctx.now,
+            },
+            &ctx,
+        )
+        .await?;
+    progress(&format!("Synchronising from {}", sync.api_url));
+
+    let fetched = match reveal_token(ledger, &sync).await {
+        Err(err) => Err(err.to_string()),
+        Ok(token) => match RemoteWaldur::new(&sync.api_url, &token, ledger.remote_options()) {
+            Err(err) => Err(err.to_string()),
+            Ok(remote) => fetch(&remote, &sync).await.map_err(|err| err.to_string()),
+        },
+    };
+    let fetched = match fetched {
+        Ok(fetched) => fetched,
+        Err(message) => {
+            progress(&format!("Erred: {message}"));
+            return finish(ledger, &run_id, &ctx, Vec::new(), Some(message), String::new())
+                .await;
+        }
+    };
+
+    let mut applier = Applier::new(ledger, &sync, &ctx, run).await?;
+    let mut renames = Vec::new();
+    let mut failed = 0;
+    for (mapping, found) in sync.mappings.iter().zip(fetched.offerings) {
+        let title = fetched.categories.get(&mapping.remote_category_uuid).cloned();
+        if let Some(title) = &title
+            && *title != mapping.remote_category_name
+        {
+            renames.push((mapping.uuid, title.clone()));
+        }
+        let report = applier.category(mapping, title, found).await;
+        failed += report.errors.len();
+        progress(&format!(
+            "{}: {} offerings, {} created, {} updated{}",
+            report
+                .remote_category_name
+                .as_deref()
+                .unwrap_or("(not found in the remote Waldur)"),
+            report.offerings,
+            report.created.len(),
+            report.updated.len(),
+            if report.errors.is_empty() {
+                String::new()
+            } else {
+                format!(", {} errors", report.errors.len())
+            }
+        ));
+        ledger
+            .execute_unprojected::<SyncRun>(&run_id, SyncRunCommand::RecordCategory { report }, &ctx)
+            .await?;
+    }
+    if !renames.is_empty() {
+        ledger
+            .execute_unprojected::<RemoteSync>(
+                &sync_uuid.simple().to_string(),
+                RemoteSyncCommand::RenameRemoteCategories {
+                    names: renames,
+                    at: ctx.now,
+                },
+                &ctx,
+            )
+            .await?;
+    }
+    let (archived, log, archive_errors) = applier.archive_unseen().await;
+    failed += archive_errors.len();
+    if !archived.is_empty() {
+        progress(&format!("{} offerings archived", archived.len()));
+    }
+    let mut log = log;
+    for error in &archive_errors {
+        log.push_str(&format!("{error}\n"));
+    }
+    let failure = (failed > 0).then(|| {
+        format!("{failed} changes could not be applied; the run's errors list them.")
+    });
+    finish(ledger, &run_id, &ctx, archived, failure, log).await
+}
+
+async fn finish(
+    ledger: &Ledger,
+    run_id: &str,
+    ctx: &CommandContext,
+    archived: Vec<OfferingChange>,
+    failure: Option<String>,
+    log: String,
+) -> Result<RunOutcome, SyncError> {
+    let state = if failure.is_some() {
+        RunState::Erred
+    } else {
+        RunState::Ok
+    };
+    let error_message = failure.clone().unwrap_or_default();
+    // Waiting for this last event waits for every change of the run.
+    ledger
+        .execute::<SyncRun>(
+            run_id,
+            SyncRunCommand::Finish {
+                archived,
+                failure,
+                log,
+                at: ctx.now,
+            },
+            ctx,
+        )
+        .await?;
+    Ok(RunOutcome {
+        run: ctx.sync_run.unwrap_or_default(),
+        state,
+        error_message,
+    })
+}
+
+/// Applies what the remote said to the local offerings.
+struct Applier<'a> {
+    ledger: &'a Ledger,
+    sync: &'a RemoteSync,
+    ctx: &'a CommandContext,
+    run: Uuid,
+    customer: Uuid,
+    /// Imported offerings by remote uuid.
+    existing: HashMap<Uuid, (Uuid, Offering)>,
+    seen: HashSet<Uuid>,
+    /// Slugs given during this run (the read models learn them at its end).
+    slugs: HashSet<String>,
+    category_titles: HashMap<Uuid, String>,
+}
+
+impl<'a> Applier<'a> {
+    async fn new(
+        ledger: &'a Ledger,
+        sync: &'a RemoteSync,
+        ctx: &'a CommandContext,
+        run: Uuid,
+    ) -> Result<Self, SyncError> {
+        let (customer, _) = read::provider_customer(&ledger.pool, sync.local_service_provider_uuid)
+            .await?
+            .ok_or_else(|| {
+                SyncError::Internal(anyhow::anyhow!("the sync's service provider is gone"))
+            })?;
+        let mut existing = HashMap::new();
+        for (uuid, offering) in
+            read::imported_offerings(&ledger.pool, customer, sync.remote_organization_uuid).await?
+        {
+            if let Some(remote) = offering.remote_uuid() {
+                existing.insert(remote, (uuid, offering));
+            }
+        }
+        let local: Vec<Uuid> = sync.mappings.iter().map(|m| m.local_category_uuid).collect();
+        let category_titles = read::category_titles(&ledger.pool, &local).await?;
+        Ok(Self {
+            ledger,
+            sync,
+            ctx,
+            run,
+            customer,
+            existing,
+            seen: HashSet::new(),
+            slugs: HashSet::new(),
+            category_titles,
+        })
+    }
+
+    /// Processes one mapped category.
+    async fn category(
+        &mut self,
+        mapping: &CategoryMapping,
+        title: Option<String>,
+        found: Option<(Vec<RemoteOffering>, Vec<String>)>,
+    ) -> CategoryReport {
+        let mut report = CategoryReport {
+            remote_category_uuid: mapping.remote_category_uuid,
+            remote_category_name: title.clone(),
+            local_category_uuid: mapping.local_category_uuid,
+            offerings: 0,
+            created: Vec::new(),
+            updated: Vec::new(),
+            errors: Vec::new(),
+            log: String::new(),
+        };
+        let Some(title) = title else {
+            report.log = format!(
+                "Processing remote category {}...\n\nCategory {} not found in the remote Waldur\n",
+                mapping.remote_category_name,
+                mapping.remote_category_uuid.simple()
+            );
+            return report;
+        };
+        report
+            .log
+            .push_str(&format!("Processing remote category {title}...\n"));
+        if title != mapping.remote_category_name {
+            report.log.push_str(&format!(
+                "Remote category name has changed, updating. New name: {title}\n"
+            ));
+        }
+        let (offerings, errors) = found.unwrap_or_default();
+        for error in errors {
+            report.log.push_str(&format!("{error}\n"));
+            report.errors.push(error);
+        }
+        let local_title = self
+            .category_titles
+            .get(&mapping.local_category_uuid)
+            .cloned()
+            .unwrap_or_default();
+        report.offerings = offerings.len() as u32;
+        for remote in offerings {
+            let name = remote.name().to_string();
+            report.log.push_str(&format!("\tProcessing {name}...\n"));
+            let outcome = match self.existing.get(&remote.uuid).cloned() {
+                Some((uuid, current)) => self
+                    .update(uuid, &current, &remote, mapping.local_category_uuid)
+                    .await
+                    .map(|fields| {
+                        self.seen.insert(uuid);
+                        (!fields.is_empty()).then(|| {
+                            report.log.push_str(&format!(
+                                "The offering {name} / {local_title} has been updated \
+                                 successfully. \n"
+                            ));
+                            report.updated.push(OfferingChange {
+                                offering_uuid: uuid,
+                                remote_uuid: Some(remote.uuid),
+                                name: name.clone(),
+                                fields,
+                            });
+                        });
+                    }),
+                None => self
+                    .create(&remote, mapping.local_category_uuid)
+                    .await
+                    .map(|uuid| {
+                        self.seen.insert(uuid);
+                        report.log.push_str(&format!(
+                            "Creation of offering {name} / {local_title} completed \
+                             successfully. \n"
+                        ));
+                        report.created.push(OfferingChange {
+                            offering_uuid: uuid,
+                            remote_uuid: Some(remote.uuid),
+                            name: name.clone(),
+                            fields: Vec::new(),
+                        });
+                    }),
+            };
+            if let Err(message) = outcome {
+                let error = format!("{name} ({}): {message}", remote.uuid.simple());
+                report.log.push_str(&format!("{error}\n"));
+                report.errors.push(error);
+            }
+        }
+        report
+    }
+
+    /// The offering `current` should become to equal `remote` in `category`.
+    fn content(current: &Offering, remote: &RemoteOffering, category: Uuid) -> RemoteContent {
+        let mut details = current.details.clone();
+        let mut fields = match serde_json::to_value(&details) {
+            Ok(Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        for (field, value) in &remote.fields {
+            fields.insert((*field).to_string(), json!(value));
+        }
+        if let Ok(merged) = serde_json::from_value::<OfferingDetails>(Value::Object(fields)) {
+            details = merged;
+        }
+        details.backend_id = remote.uuid.simple().to_string();
+        let components = remote
+            .components
+            .iter()
+            .map(|c| {
+                let mut component = c.clone();
+                component.uuid = current
+                    .components
+                    .iter()
+                    .find(|l| l.component_type == c.component_type)
+                    .map(|l| l.uuid)
+                    .unwrap_or_else(Uuid::new_v4);
+                component
+            })
+            .collect();
+        let mut plans: Vec<_> = remote
+            .plans
+            .iter()
+            .map(|p| {
+                let local = current
+                    .plans
+                    .iter()
+                    .find(|l| l.backend_id == p.uuid.simple().to_string())
+                    .map(|l| l.uuid)
+                    .unwrap_or_else(Uuid::new_v4);
+                p.to_local(local)
+            })
+            .collect();
+        // Plans the remote no longer has are archived, never deleted: orders name them.
+        for stale in current.plans.iter().filter(|l| {
+            !remote
+                .plans
+                .iter()
+                .any(|p| p.uuid.simple().to_string() == l.backend_id)
+        }) {
+            let mut archived = stale.clone();
+            archived.archived = true;
+            plans.push(archived);
+        }
+        RemoteContent {
+            details,
+            options: remote.options.clone(),
+            category_uuid: category,
+            state: remote.state,
+            components,
+            plans,
+        }
+    }
+
+    /// Brings an imported offering equal to its remote. Returns the fields that changed.
+    async fn update(
+        &self,
+        uuid: Uuid,
+        current: &Offering,
+        remote: &RemoteOffering,
+        category: Uuid,
+    ) -> Result<Vec<String>, String> {
+        let content = Self::content(current, remote, category);
+        let changes = current.remote_changes(&content, self.run);
+        if changes.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.ledger
+            .execute_unprojected::<Offering>(
+                &uuid.simple().to_string(),
+                OfferingCommand::SyncFromRemote {
+                    content: Box::new(content),
+                    run: self.run,
+                    at: self.ctx.now,
+                },
+                self.ctx,
+            )
+            .await
+            .map_err(|err| err.to_string())?;
+        Ok(changes.fields)
+    }
+
+    async fn slug(&mut self, name: &str) -> Result<String, String> {
+        let first = slugs::next(&self.ledger.pool, "offerings", name)
+            .await
+            .map_err(|err| err.to_string())?;
+        let base = slugs::base(name);
+        let mut number: u64 = first
+            .rsplit('-')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1);
+        let mut slug = first;
+        while self.slugs.contains(&slug) {
+            number += 1;
+            slug = format!("{base}-{number}");
+        }
+        self.slugs.insert(slug.clone());
+        Ok(slug)
+    }
+
+    /// Imports a remote offering the provider does not have yet.
+    async fn create(&mut self, remote: &RemoteOffering, category: Uuid) -> Result<Uuid, String> {
+        let uuid = Uuid::new_v4();
+        let mut settings = OfferingSettings::default();
+        settings.secret_options.insert(
+            "api_url".into(),
+            json!(format!("{}/api/", self.sync.api_url)),
+        );
+        settings.secret_options.insert(
+            "customer_uuid".into(),
+            json!(self.sync.remote_organization_uuid.simple().to_string()),
+        );
+        settings.secret_options.insert(
+            "remote_synchronisation_uuid".into(),
+            json!(self.sync.uuid.unwrap_or_default().simple().to_string()),
+        );
+        let blank = Offering {
+            offering_type: REMOTE_OFFERING_TYPE.into(),
+            details: OfferingDetails {
+                shared: true,
+                billable: true,
+                ..OfferingDetails::default()
+            },
+            settings,
+            ..Offering::default()
+        };
+        let content = Self::content(&blank, remote, category);
+        let slug = self.slug(remote.name()).await?;
+        let id = uuid.simple().to_string();
+        self.ledger
+            .execute_unprojected::<Offering>(
+                &id,
+                OfferingCommand::Create {
+                    uuid,
+                    customer_uuid: self.customer,
+                    category_uuid: category,
+                    project_uuid: None,
+                    offering_type: REMOTE_OFFERING_TYPE.into(),
+                    slug,
+                    details: content.details.clone(),
+                    settings: OfferingSettings {
+                        options: content.options.clone(),
+                        ..blank.settings.clone()
+                    },
+                    components: content.components.clone(),
+                    plans: content.plans.clone(),
+                    endpoints: Vec::new(),
+                    at: self.ctx.now,
+                },
+                self.ctx,
+            )
+            .await
+            .map_err(|err| err.to_string())?;
+        if content.state != OfferingState::Draft {
+            self.ledger
+                .execute_unprojected::<Offering>(
+                    &id,
+                    OfferingCommand::SyncFromRemote {
+                        content: Box::new(content),
+                        run: self.run,
+                        at: self.ctx.now,
+                    },
+                    self.ctx,
+                )
+                .await
+                .map_err(|err| err.to_string())?;
+        }
+        Ok(uuid)
+    }
+
+    /// Archives every imported offering this run did not see. Returns them, the log lines
+    /// and the errors.
+    async fn archive_unseen(&self) -> (Vec<OfferingChange>, String, Vec<String>) {
+        let mut archived = Vec::new();
+        let mut log = String::new();
+        let mut errors = Vec::new();
+        let mut unseen: Vec<&(Uuid, Offering)> = self
+            .existing
+            .values()
+            .filter(|(uuid, offering)| {
+                !self.seen.contains(uuid) && offering.state != OfferingState::Archived
+            })
+            .collect();
+        unseen.sort_by(|a, b| a.1.details.name.cmp(&b.1.details.name).then(a.0.cmp(&b.0)));
+        for (uuid, offering) in unseen {
+            let name = offering.details.name.clone();
+            let result = self
+                .ledger
+                .execute_unprojected::<Offering>(
+                    &uuid.simple().to_string(),
+                    OfferingCommand::Transition {
+                        action: Lifecycle::Archive,
+                        paused_reason: None,
+                        at: self.ctx.now,
+                    },
+                    self.ctx,
+                )
+                .await;
+            match result {
+                Ok(()) => {
+                    log.push_str(&format!(
+                        "The offering {name} has been archived as it no longer exists in \
+                         remote. \n"
+                    ));
+                    archived.push(OfferingChange {
+                        offering_uuid: *uuid,
+                        remote_uuid: offering.remote_uuid(),
+                        name,
+                        fields: Vec::new(),
+                    });
+                }
+                Err(err) => errors.push(format!("{name}: {err}")),
+            }
+        }
+        (archived, log, errors)
+    }
+}
