@@ -157,11 +157,7 @@ fn render(view: &SyncView, token: &str, names: &Names, links: &Links) -> Value {
     })
 }
 
-async fn render_one(
-    state: &ApiState,
-    view: &SyncView,
-    links: &Links,
-) -> Result<Value, ApiError> {
+async fn render_one(state: &ApiState, view: &SyncView, links: &Links) -> Result<Value, ApiError> {
     let token = app::reveal_token(&state.ledger, &view.sync).await?;
     let names = Names::of(state, std::slice::from_ref(view)).await?;
     Ok(render(view, &token, &names, links))
@@ -284,7 +280,11 @@ async fn create(
     let token = form.required_str("token", 255);
     let organization = form.uuid("remote_organization_uuid", true);
     let organization_name = form.required_str("remote_organization_name", 150);
-    let provider = form.hyperlink("local_service_provider", "marketplace-service-providers", true);
+    let provider = form.hyperlink(
+        "local_service_provider",
+        "marketplace-service-providers",
+        true,
+    );
     let is_active = form.bool("is_active").unwrap_or(true);
     let mappings = read_mappings(&mut form, true);
     form.finish()?;

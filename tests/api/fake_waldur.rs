@@ -242,7 +242,11 @@ async fn customers(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    if let Err(refusal) = gate(&state, &headers, format!("customers/?{}", raw.clone().unwrap_or_default())) {
+    if let Err(refusal) = gate(
+        &state,
+        &headers,
+        format!("customers/?{}", raw.clone().unwrap_or_default()),
+    ) {
         return refusal;
     }
     Json(json!([{
@@ -275,11 +279,23 @@ async fn categories(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    if let Err(refusal) = gate(&state, &headers, format!("marketplace-categories/?{}", raw.clone().unwrap_or_default())) {
+    if let Err(refusal) = gate(
+        &state,
+        &headers,
+        format!(
+            "marketplace-categories/?{}",
+            raw.clone().unwrap_or_default()
+        ),
+    ) {
         return refusal;
     }
     let items = state.categories.lock().unwrap().clone();
-    page(&address_of(&headers), "/api/marketplace-categories/", &raw, items)
+    page(
+        &address_of(&headers),
+        "/api/marketplace-categories/",
+        &raw,
+        items,
+    )
 }
 
 async fn offerings(
@@ -287,7 +303,14 @@ async fn offerings(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    if let Err(refusal) = gate(&state, &headers, format!("marketplace-public-offerings/?{}", raw.clone().unwrap_or_default())) {
+    if let Err(refusal) = gate(
+        &state,
+        &headers,
+        format!(
+            "marketplace-public-offerings/?{}",
+            raw.clone().unwrap_or_default()
+        ),
+    ) {
         return refusal;
     }
     let pairs = query_pairs(&raw);
@@ -314,7 +337,12 @@ async fn offerings(
         .collect();
     // Waldur orders public offerings by name only.
     items.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
-    page(&address_of(&headers), "/api/marketplace-public-offerings/", &raw, items)
+    page(
+        &address_of(&headers),
+        "/api/marketplace-public-offerings/",
+        &raw,
+        items,
+    )
 }
 
 fn address_of(headers: &HeaderMap) -> String {

@@ -55,6 +55,8 @@ mod resource_terms;
 mod ledger;
 // Remote offering sync: two ledgers, a stand-in for a real Waldur, the API and its refusals.
 mod remote_sync;
+// The remote synchronisation API's refusals, secrets and run exclusion.
+mod remote_sync_api;
 // A Waldur stand-in that remote sync reads.
 mod fake_waldur;
 // A changed projection schema or document shape rebuilds that projection alone.

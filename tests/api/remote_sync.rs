@@ -34,7 +34,9 @@ impl Local {
     }
 
     async fn create_sync(&self, body: Value) -> Reply {
-        self.app.post(&format!("{SYNCS}/"), &self.app.admin_token, body).await
+        self.app
+            .post(&format!("{SYNCS}/"), &self.app.admin_token, body)
+            .await
     }
 
     async fn run(&self, sync: &str) -> Reply {
@@ -183,9 +185,17 @@ async fn a_second_ledger_imports_renames_archives_and_extends_from_the_first() {
     let last = b.last_run(&sync).await;
     assert_eq!(last["state"], "OK");
     assert_eq!(last["counts"]["created"], 1);
-    assert_eq!(last["offerings_created"][0]["remote_uuid"], a.offering.uuid());
+    assert_eq!(
+        last["offerings_created"][0]["remote_uuid"],
+        a.offering.uuid()
+    );
     assert_eq!(last["offerings_created"][0]["name"], "Remote HPC");
-    assert!(last["log"].as_str().unwrap().contains("Processing remote category Compute"));
+    assert!(
+        last["log"]
+            .as_str()
+            .unwrap()
+            .contains("Processing remote category Compute")
+    );
 
     // Act: a re-run with nothing new appends nothing but the run's own account
     let before = b.other_events().await;
@@ -209,7 +219,10 @@ async fn a_second_ledger_imports_renames_archives_and_extends_from_the_first() {
     // Assert
     assert_eq!(b.imported().await[0]["name"], "Remote HPC 2");
     let last = b.last_run(&sync).await;
-    assert_eq!(last["offerings_updated"][0]["changed_fields"], json!(["name"]));
+    assert_eq!(
+        last["offerings_updated"][0]["changed_fields"],
+        json!(["name"])
+    );
     let events: Vec<(String, String)> = sqlx::query_as(
         "SELECT metadata->>'source', metadata->>'sync_run' FROM events \
          WHERE aggregate_type = 'offering' AND event_type = 'OfferingSyncedFromRemote' \
@@ -236,7 +249,8 @@ async fn a_second_ledger_imports_renames_archives_and_extends_from_the_first() {
             extra,
         )
         .await;
-    a.patch_offering(&storage.uuid(), "activate", json!({})).await;
+    a.patch_offering(&storage.uuid(), "activate", json!({}))
+        .await;
     let local_storage = b.app.create_category("Local Storage").await;
     let patched = b
         .app
@@ -252,7 +266,10 @@ async fn a_second_ledger_imports_renames_archives_and_extends_from_the_first() {
         .await;
     assert_eq!(patched.status, StatusCode::OK, "{}", patched.text);
     assert_eq!(
-        patched.body["remotelocalcategory_set"].as_array().unwrap().len(),
+        patched.body["remotelocalcategory_set"]
+            .as_array()
+            .unwrap()
+            .len(),
         2
     );
     b.run(&sync).await;
@@ -267,7 +284,8 @@ async fn a_second_ledger_imports_renames_archives_and_extends_from_the_first() {
     assert_eq!(names, ["Remote HPC 2", "Remote Storage"]);
 
     // Act: archived on A
-    a.patch_offering(&a.offering.uuid(), "archive", json!({})).await;
+    a.patch_offering(&a.offering.uuid(), "archive", json!({}))
+        .await;
     b.run(&sync).await;
 
     // Assert
@@ -446,7 +464,10 @@ async fn an_archived_offering_in_another_category_comes_back_active_in_the_mappe
     let category = fake.add_category("HPC");
     let offering = fake.add_offering(category, "Alpha", 1.0);
     let b = Local::new(spawn_app().await).await;
-    let sync = b.create_sync(fake_sync_body(&fake, &b, category)).await.uuid();
+    let sync = b
+        .create_sync(fake_sync_body(&fake, &b, category))
+        .await
+        .uuid();
     b.run(&sync).await;
     fake.hide(offering, true);
     b.run(&sync).await;
@@ -487,7 +508,10 @@ async fn a_remote_archived_or_emptied_archives_the_local_offerings() {
     let first = fake.add_offering(category, "Alpha", 1.0);
     let second = fake.add_offering(category, "Beta", 1.0);
     let b = Local::new(spawn_app().await).await;
-    let sync = b.create_sync(fake_sync_body(&fake, &b, category)).await.uuid();
+    let sync = b
+        .create_sync(fake_sync_body(&fake, &b, category))
+        .await
+        .uuid();
     b.run(&sync).await;
 
     // Act: one is archived on the remote (it still lists it), then the remote empties
@@ -502,7 +526,10 @@ async fn a_remote_archived_or_emptied_archives_the_local_offerings() {
     assert_eq!(after_archive[0]["state"], "Archived");
     assert_eq!(after_archive[1]["state"], "Active");
     let imported = b.imported().await;
-    assert!(imported.iter().all(|o| o["state"] == "Archived"), "{imported:?}");
+    assert!(
+        imported.iter().all(|o| o["state"] == "Archived"),
+        "{imported:?}"
+    );
     let last = b.last_run(&sync).await;
     assert_eq!(last["counts"]["archived"], 1);
     assert!(
@@ -523,7 +550,10 @@ async fn two_providers_syncing_one_remote_organization_get_an_offering_each() {
     let other = first.app.create_provider("Second Provider").await;
     let mut body = fake_sync_body(&fake, &first, category);
     body["local_service_provider"] = json!(service_provider_url(&first.app, &other).await);
-    let one = first.create_sync(fake_sync_body(&fake, &first, category)).await.uuid();
+    let one = first
+        .create_sync(fake_sync_body(&fake, &first, category))
+        .await
+        .uuid();
     let two = first.create_sync(body).await.uuid();
 
     // Act

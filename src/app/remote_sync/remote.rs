@@ -11,11 +11,10 @@ use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::domain::offering::sync::SYNCED_DETAILS;
 use crate::domain::offering::model::{
     BillingType, Component, LimitPeriod, OfferingState, Plan, PlanUnit,
 };
-
+use crate::domain::offering::sync::SYNCED_DETAILS;
 
 /// One remote offering as sync sees it.
 #[derive(Debug, Clone, PartialEq)]

@@ -32,9 +32,7 @@ use crate::domain::offering::model::{OfferingDetails, OfferingSettings, Offering
 use crate::domain::offering::sync::RemoteContent;
 use crate::domain::offering::{Lifecycle, Offering, OfferingCommand};
 use crate::domain::remote_sync::{CategoryMapping, RemoteSync, RemoteSyncCommand};
-use crate::domain::sync_run::{
-    CategoryReport, OfferingChange, RunState, SyncRun, SyncRunCommand,
-};
+use crate::domain::sync_run::{CategoryReport, OfferingChange, RunState, SyncRun, SyncRunCommand};
 use crate::read::remote_sync as read;
 use crate::read::slugs;
 use crate::store::metadata::{Actor, CommandContext};
@@ -191,8 +189,15 @@ async fn run_locked(
         Ok(fetched) => fetched,
         Err(message) => {
             progress(&format!("Erred: {message}"));
-            return finish(ledger, &run_id, &ctx, Vec::new(), Some(message), String::new())
-                .await;
+            return finish(
+                ledger,
+                &run_id,
+                &ctx,
+                Vec::new(),
+                Some(message),
+                String::new(),
+            )
+            .await;
         }
     };
 
@@ -200,7 +205,10 @@ async fn run_locked(
     let mut renames = Vec::new();
     let mut failed = 0;
     for (mapping, found) in sync.mappings.iter().zip(fetched.offerings) {
-        let title = fetched.categories.get(&mapping.remote_category_uuid).cloned();
+        let title = fetched
+            .categories
+            .get(&mapping.remote_category_uuid)
+            .cloned();
         if let Some(title) = &title
             && *title != mapping.remote_category_name
         {
@@ -224,7 +232,11 @@ async fn run_locked(
             }
         ));
         ledger
-            .execute_unprojected::<SyncRun>(&run_id, SyncRunCommand::RecordCategory { report }, &ctx)
+            .execute_unprojected::<SyncRun>(
+                &run_id,
+                SyncRunCommand::RecordCategory { report },
+                &ctx,
+            )
             .await?;
     }
     if !renames.is_empty() {
@@ -248,9 +260,8 @@ async fn run_locked(
     for error in &archive_errors {
         log.push_str(&format!("{error}\n"));
     }
-    let failure = (failed > 0).then(|| {
-        format!("{failed} changes could not be applied; the run's errors list them.")
-    });
+    let failure = (failed > 0)
+        .then(|| format!("{failed} changes could not be applied; the run's errors list them."));
     finish(ledger, &run_id, &ctx, archived, failure, log).await
 }
 
@@ -323,7 +334,11 @@ impl<'a> Applier<'a> {
                 existing.insert(remote, (uuid, offering));
             }
         }
-        let local: Vec<Uuid> = sync.mappings.iter().map(|m| m.local_category_uuid).collect();
+        let local: Vec<Uuid> = sync
+            .mappings
+            .iter()
+            .map(|m| m.local_category_uuid)
+            .collect();
         let category_titles = read::category_titles(&ledger.pool, &local).await?;
         Ok(Self {
             ledger,

@@ -12,8 +12,8 @@
 pub mod imported;
 pub mod model;
 pub mod pricing;
-pub mod sync;
 mod review;
+pub mod sync;
 pub mod types;
 
 #[cfg(test)]

@@ -163,7 +163,11 @@ mod tests {
     #[test]
     fn an_unchanged_remote_changes_nothing() {
         let offering = offering();
-        assert!(offering.remote_changes(&same(&offering), Uuid::nil()).is_empty());
+        assert!(
+            offering
+                .remote_changes(&same(&offering), Uuid::nil())
+                .is_empty()
+        );
     }
 
     #[test]
