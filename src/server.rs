@@ -26,6 +26,8 @@ pub struct Application {
     router: axum::Router,
     /// The timer running [`jobs`], stopped when serving ends.
     jobs: JoinHandle<()>,
+    /// The remote sync schedule, stopped when serving ends.
+    syncs: JoinHandle<()>,
     /// The token of the `admin` user, when this start created it.
     pub admin_token: Option<String>,
 }
@@ -57,6 +59,10 @@ impl Application {
         let admin_token =
             directory::bootstrap_admin(&ledger, &CommandContext::system(Source::Cli)).await?;
         let jobs = jobs::spawn(&ledger, Duration::from_millis(server.catch_up_interval_ms));
+        let syncs = jobs::remote_sync::spawn(
+            &ledger,
+            Duration::from_secs(server.remote_sync_interval_seconds),
+        );
         let listener = TcpListener::bind(server.listen)
             .await
             .with_context(|| format!("binding {}", server.listen))?;
@@ -73,6 +79,7 @@ impl Application {
             router: api::router(state),
             ledger,
             jobs,
+            syncs,
             admin_token,
         })
     }
@@ -95,6 +102,7 @@ impl Application {
             .await
             .context("serving HTTP");
         self.jobs.abort();
+        self.syncs.abort();
         result
     }
 }

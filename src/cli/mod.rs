@@ -4,6 +4,7 @@ mod bench;
 mod migrate;
 mod projections;
 mod serve;
+mod sync;
 mod token;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +27,8 @@ pub enum Command {
     Token(token::Opts),
     /// Inspect or rebuild the read models.
     Projections(projections::Opts),
+    /// List remote offering syncs or run one now.
+    Sync(sync::Opts),
     /// Seed a benchmark database with orders and measure commands and list latency.
     Bench(bench::Opts),
 }
@@ -37,6 +40,7 @@ impl Cli {
             Command::Migrate(opts) => migrate::run(opts).await,
             Command::Token(opts) => token::run(opts).await,
             Command::Projections(opts) => projections::run(opts).await,
+            Command::Sync(opts) => sync::run(opts).await,
             Command::Bench(opts) => bench::run_bench(opts).await,
         }
     }

@@ -3,11 +3,15 @@
 //! - [`catch_up`]: applies to the read models whatever the log holds that they lack.
 //! - [`due_orders`]: starts the orders whose start date has come.
 //!
+//! [`remote_sync`] runs the due remote offering syncs on a timer of its own, since a run
+//! may take long.
+//!
 //! A job is just another caller of [`crate::app::Ledger`]: it runs the same commands as the
 //! API, with the source saying who acted.
 
 pub mod catch_up;
 pub mod due_orders;
+pub mod remote_sync;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -90,8 +90,8 @@ pub async fn same_pair(
     .await
 }
 
-/// The active syncs whose next run is due at `now`: never run, or last started at least
-/// `interval` before.
+/// The active syncs whose next run is due at `now`: `interval` after their last run
+/// started, or after they were created when they have not run yet. No run is under way.
 pub async fn due(
     pool: &PgPool,
     now: DateTime<Utc>,
@@ -100,7 +100,8 @@ pub async fn due(
     sqlx::query_scalar(
         "SELECT s.uuid FROM projection.remote_syncs s \
          LEFT JOIN projection.sync_runs r ON r.uuid = s.last_run_uuid \
-         WHERE s.is_active AND (r.uuid IS NULL OR (r.state <> 'Processing' AND r.started <= $1)) \
+         WHERE s.is_active AND COALESCE(r.state, '') <> 'Processing' \
+         AND COALESCE(r.started, s.created) <= $1 \
          ORDER BY s.created, s.uuid",
     )
     .bind(now - interval)

@@ -179,28 +179,34 @@ impl FakeWaldur {
 }
 
 /// The gate every request passes: the log, the failure switch and the token.
-fn gate(state: &Shared, headers: &HeaderMap, what: String) -> Result<(), Response> {
+fn gate(state: &Shared, headers: &HeaderMap, what: String) -> Result<(), Box<Response>> {
     state.asked.lock().unwrap().push(what);
     if state.failing.load(Ordering::SeqCst) {
-        return Err((StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response());
+        return Err(Box::new(
+            (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response(),
+        ));
     }
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if presented != format!("Token {}", state.token) {
-        return Err((
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"detail": "Invalid token."})),
-        )
-            .into_response());
+        return Err(Box::new(
+            (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({"detail": "Invalid token."})),
+            )
+                .into_response(),
+        ));
     }
     if state.expired.load(Ordering::SeqCst) {
-        return Err((
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"detail": "Token has expired."})),
-        )
-            .into_response());
+        return Err(Box::new(
+            (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({"detail": "Token has expired."})),
+            )
+                .into_response(),
+        ));
     }
     Ok(())
 }
@@ -247,7 +253,7 @@ async fn customers(
         &headers,
         format!("customers/?{}", raw.clone().unwrap_or_default()),
     ) {
-        return refusal;
+        return *refusal;
     }
     Json(json!([{
         "uuid": state.organization.simple().to_string(),
@@ -265,7 +271,7 @@ async fn customer(
     Path(uuid): Path<String>,
 ) -> Response {
     if let Err(refusal) = gate(&state, &headers, format!("customers/{uuid}/")) {
-        return refusal;
+        return *refusal;
     }
     if Uuid::parse_str(&uuid).ok() != Some(state.organization) {
         return (StatusCode::NOT_FOUND, Json(json!({"detail": "Not found."}))).into_response();
@@ -287,7 +293,7 @@ async fn categories(
             raw.clone().unwrap_or_default()
         ),
     ) {
-        return refusal;
+        return *refusal;
     }
     let items = state.categories.lock().unwrap().clone();
     page(
@@ -311,7 +317,7 @@ async fn offerings(
             raw.clone().unwrap_or_default()
         ),
     ) {
-        return refusal;
+        return *refusal;
     }
     let pairs = query_pairs(&raw);
     let category = pairs

@@ -510,3 +510,114 @@ async fn two_runs_of_one_sync_never_overlap_and_an_interrupted_run_is_closed() {
         "The run was interrupted before it finished."
     );
 }
+
+#[tokio::test]
+async fn a_sync_is_due_an_interval_after_its_last_run_started() {
+    // Arrange
+    let s = Setup::new().await;
+    let uuid = Uuid::parse_str(&s.create(s.body()).await.uuid()).unwrap();
+    let day = chrono::Duration::days(1);
+    let now = chrono::Utc::now();
+    let due = |at: chrono::DateTime<chrono::Utc>| {
+        let pool = s.app.ledger.pool.clone();
+        async move {
+            ledger::read::remote_sync::due(&pool, at, day)
+                .await
+                .unwrap()
+        }
+    };
+
+    // Act / Assert: not before a day after its creation
+    assert!(due(now).await.is_empty());
+    assert_eq!(due(now + day + chrono::Duration::minutes(1)).await, [uuid]);
+    s.app
+        .post(
+            &format!("{SYNCS}/{uuid}/run_synchronisation/"),
+            &s.app.admin_token,
+            json!({}),
+        )
+        .await;
+    let ran = chrono::Utc::now();
+    assert!(
+        due(ran + day - chrono::Duration::minutes(1))
+            .await
+            .is_empty()
+    );
+    assert_eq!(due(ran + day + chrono::Duration::minutes(1)).await, [uuid]);
+    s.app
+        .patch(
+            &format!("{SYNCS}/{uuid}/"),
+            &s.app.admin_token,
+            json!({"is_active": false}),
+        )
+        .await;
+    assert!(due(ran + day * 7).await.is_empty(), "a disabled sync ran");
+}
+
+#[tokio::test]
+async fn the_server_runs_due_syncs_on_its_own() {
+    // Arrange: a one-second interval
+    let app = spawn_app_with_config(|server| server.remote_sync_interval_seconds = 1).await;
+    let s = Setup::on(app).await;
+    let uuid = s.create(s.body()).await.uuid();
+
+    // Act
+    let mut runs = 0;
+    for _ in 0..100 {
+        runs = s
+            .app
+            .scalar_i64(
+                "SELECT count(*) FROM events WHERE event_type = 'RunFinished' \
+                 AND metadata->>'actor' = 'scheduler'",
+            )
+            .await;
+        if runs > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    // Assert
+    assert!(runs > 0, "no scheduled run within ten seconds");
+    let sync = s
+        .app
+        .get(&format!("{SYNCS}/{uuid}/"), &s.app.admin_token)
+        .await;
+    assert!(sync.body["last_execution"].is_string());
+}
+
+// The remote is served by this test's runtime while the command line runs: two workers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_lists_and_runs_syncs() {
+    // Arrange
+    let s = Setup::new().await;
+    let uuid = s.create(s.body()).await.uuid();
+    let ledger_cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_ledger"))
+            .args(["sync", "--database-url", &s.app.db.url])
+            .args(args)
+            .env("LEDGER_SECRET_KEY", crate::helpers::TEST_SECRET_KEY)
+            .env("LEDGER_REMOTE_ALLOW_PRIVATE", "true")
+            .env("RUST_LOG", "error")
+            .output()
+            .expect("the ledger binary runs")
+    };
+
+    // Act
+    let ran = ledger_cli(&["run", &uuid]);
+    let listed = ledger_cli(&["list"]);
+
+    // Assert
+    let ran_out = String::from_utf8_lossy(&ran.stdout);
+    assert!(ran.status.success(), "{ran:?}");
+    assert!(ran_out.contains("HPC: 1 offerings, 1 created"), "{ran_out}");
+    assert!(
+        ran_out.contains("OK: 1 created, 0 updated, 0 archived, 0 errors"),
+        "{ran_out}"
+    );
+    let listed_out = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.status.success(), "{listed:?}");
+    assert!(listed_out.contains(&uuid), "{listed_out}");
+    assert!(listed_out.contains("OK"), "{listed_out}");
+    assert!(!listed_out.contains(&s.fake.token));
+}
