@@ -128,7 +128,7 @@ fn render(view: &SyncView, token: &str, names: &Names, links: &Links) -> Value {
                 "remote_category": m.remote_category_uuid.to_string(),
                 "local_category_name": names.categories.get(&m.local_category_uuid)
                     .cloned().unwrap_or_default(),
-                "local_category_uuid": m.local_category_uuid.to_string(),
+                "local_category_uuid": hex(m.local_category_uuid),
                 "remote_category_name": m.remote_category_name,
             })
         })

@@ -80,7 +80,9 @@ def _is_number(value):
 # client's parsers pass the value through unchanged (see the running-Waldur samples in the
 # reference, §8): image fields of an object without an image and an offering's unset `scope`
 # are null; `new_cost_estimate` (the order's cost, like `old_cost_estimate`) and a plan's
-# `minimal_price` are method fields that render as JSON numbers.
+# `minimal_price` are method fields that render as JSON numbers. A remote synchronisation's
+# `remote_organization_uuid` and its mappings' `remote_category` are plain Django UUID fields,
+# which DRF renders dashed, unlike the hex of Waldur's own object uuids.
 AS_WALDUR_ANSWERS = {
     "offering_image": lambda v: v is None,
     "offering_thumbnail": lambda v: v is None,
@@ -89,6 +91,8 @@ AS_WALDUR_ANSWERS = {
     "scope": lambda v: v is None,
     "new_cost_estimate": _is_number,
     "minimal_price": _is_number,
+    "remote_organization_uuid": lambda v: _is_dashed_uuid(v),
+    "remote_category": lambda v: _is_dashed_uuid(v),
 }
 
 
@@ -196,6 +200,10 @@ def _parses(parse, value):
     except ValueError:
         return False
     return True
+
+
+def _is_dashed_uuid(value):
+    return isinstance(value, str) and len(value) == 36 and _parses(UUID, value)
 
 
 def _is_hex_uuid(value):
