@@ -23,6 +23,9 @@ pub struct Opts {
     /// Order list pages fetched for the latency figures.
     #[arg(long, default_value_t = 500)]
     list_requests: usize,
+    /// Offerings a second ledger imports by remote sync from a first (0: skip).
+    #[arg(long, default_value_t = 1_000)]
+    remote_offerings: usize,
 }
 
 pub async fn run_bench(opts: Opts) -> anyhow::Result<()> {
@@ -34,6 +37,7 @@ pub async fn run_bench(opts: Opts) -> anyhow::Result<()> {
         orders: opts.orders,
         commands: opts.commands,
         list_requests: opts.list_requests,
+        remote_offerings: opts.remote_offerings,
     };
     let figures = run(&database, &options).await?;
     println!("| measure | result |");

@@ -3,7 +3,10 @@
 //! list page, and, for scale, the rate of raw single-row inserts into the same PostgreSQL.
 //!
 //! It works on a database of its own (its name must contain `bench`), which it drops and
-//! creates again on every run.
+//! creates again on every run. [`remote_sync`] adds the time a second ledger takes to import
+//! offerings from a first one.
+
+pub mod remote_sync;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,6 +35,8 @@ pub struct BenchOptions {
     pub commands: usize,
     /// List pages fetched when measuring list latency.
     pub list_requests: usize,
+    /// Offerings a remote sync imports (0: no sync figure).
+    pub remote_offerings: usize,
 }
 
 impl Default for BenchOptions {
@@ -40,6 +45,7 @@ impl Default for BenchOptions {
             orders: 100_000,
             commands: 2_000,
             list_requests: 500,
+            remote_offerings: 1_000,
         }
     }
 }
@@ -156,6 +162,9 @@ pub async fn run(database: &DatabaseConfig, options: &BenchOptions) -> anyhow::R
             name: format!("raw single-row INSERTs, {clients} client(s)"),
             value: format!("{rate:.0} rows/s"),
         });
+    }
+    if options.remote_offerings > 0 {
+        figures.extend(remote_sync::measure(database, options.remote_offerings).await?);
     }
     figures.push(Figure {
         name: "peak resident memory of this process".into(),
