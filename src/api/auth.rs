@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::api::ApiState;
 use crate::api::error::ApiError;
+use crate::read::visibility::Viewer;
 use crate::store::metadata::{Actor, CommandContext, Source};
 use crate::store::tokens::token_hash;
 
@@ -30,6 +31,14 @@ impl Caller {
     /// Staff and global support read everything.
     pub fn sees_all(&self) -> bool {
         self.is_staff || self.is_support
+    }
+
+    /// The caller as the read models' visibility rules know it.
+    pub fn viewer(&self) -> Viewer {
+        Viewer {
+            uuid: self.uuid,
+            sees_all: self.sees_all(),
+        }
     }
 
     /// The command context for changes this request makes.

@@ -305,7 +305,7 @@ pub async fn is_visible(state: &ApiState, caller: &Caller, uuid: Uuid) -> Result
     let mut qb = QueryBuilder::new("SELECT count(*) FROM projection.customers c WHERE c.uuid = ");
     qb.push_bind(uuid);
     push_visibility(&mut qb, caller);
-    crate::api::list::exists(&state.ledger.pool, qb).await
+    Ok(crate::read::list::exists(&state.ledger.pool, qb).await?)
 }
 
 /// The projects of the given customers that the caller can see.

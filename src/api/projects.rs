@@ -216,7 +216,7 @@ pub async fn is_visible(state: &ApiState, caller: &Caller, uuid: Uuid) -> Result
     let mut qb = QueryBuilder::new("SELECT count(*) FROM projection.projects p WHERE p.uuid = ");
     qb.push_bind(uuid);
     push_visibility(&mut qb, caller);
-    crate::api::list::exists(&state.ledger.pool, qb).await
+    Ok(crate::read::list::exists(&state.ledger.pool, qb).await?)
 }
 
 async fn list(

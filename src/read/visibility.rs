@@ -7,6 +7,13 @@ use std::collections::HashSet;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+/// Who is asking: a user, and whether they see everything (staff and global support).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Viewer {
+    pub uuid: Uuid,
+    pub sees_all: bool,
+}
+
 /// A grant is in force while it has no expiry or the expiry is in the future.
 pub const ACTIVE_GRANT: &str = "(r.expiration_time IS NULL OR r.expiration_time > now())";
 
