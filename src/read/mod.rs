@@ -8,6 +8,7 @@
 
 pub mod list;
 pub mod orders;
+pub mod projects;
 pub mod slugs;
 pub mod visibility;
 
