@@ -9,6 +9,7 @@
 pub mod list;
 pub mod orders;
 pub mod projects;
+pub mod resources;
 pub mod slugs;
 pub mod visibility;
 
