@@ -359,7 +359,7 @@ async fn create(
     let mut form = Form::new(body);
     let customer = form.hyperlink("customer", "customers", true);
     if let Some(uuid) = customer
-        && !crate::api::customers::is_visible(&state, &caller, uuid).await?
+        && !crate::read::customers::is_visible(&state.ledger.pool, &caller.viewer(), uuid).await?
     {
         form.error("customer", "Invalid hyperlink - Object does not exist.");
     }

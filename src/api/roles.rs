@@ -107,7 +107,9 @@ async fn visible_scope(
     uuid: Uuid,
 ) -> Result<ScopeInfo, ApiError> {
     let visible = match kind {
-        TeamScope::Customer => crate::api::customers::is_visible(state, caller, uuid).await?,
+        TeamScope::Customer => {
+            crate::read::customers::is_visible(&state.ledger.pool, &caller.viewer(), uuid).await?
+        }
         TeamScope::Project => crate::api::projects::is_visible(state, caller, uuid).await?,
     };
     if !visible {

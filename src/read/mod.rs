@@ -6,6 +6,7 @@
 //! - [`slugs`]: the next free slug for a name.
 //! - [`orders`]: orders whose start date has come.
 
+pub mod customers;
 pub mod list;
 pub mod orders;
 pub mod projects;
