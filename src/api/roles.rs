@@ -110,7 +110,9 @@ async fn visible_scope(
         TeamScope::Customer => {
             crate::read::customers::is_visible(&state.ledger.pool, &caller.viewer(), uuid).await?
         }
-        TeamScope::Project => crate::api::projects::is_visible(state, caller, uuid).await?,
+        TeamScope::Project => {
+            crate::read::projects::is_visible(&state.ledger.pool, &caller.viewer(), uuid).await?
+        }
     };
     if !visible {
         return Err(ApiError::NotFound(kind.model()));

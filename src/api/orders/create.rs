@@ -59,7 +59,7 @@ async fn read_input(
 ) -> Result<Option<Input>, ApiError> {
     let project = form.hyperlink("project", "projects", true);
     if let Some(uuid) = project
-        && !crate::api::projects::is_visible(state, caller, uuid).await?
+        && !crate::read::projects::is_visible(&state.ledger.pool, &caller.viewer(), uuid).await?
     {
         form.error("project", INVALID_OBJECT);
     }
