@@ -176,11 +176,7 @@ async fn read_request(
     });
     let user = form.uuid("user", true);
     if let Some(uuid) = user {
-        let active: Option<bool> =
-            sqlx::query_scalar("SELECT is_active FROM projection.users WHERE uuid = $1")
-                .bind(uuid)
-                .fetch_optional(&state.ledger.pool)
-                .await?;
+        let active = crate::read::users::is_active(&state.ledger.pool, uuid).await?;
         if active != Some(true) {
             form.error("user", "User is not found.");
         }

@@ -12,6 +12,7 @@ pub mod orders;
 pub mod projects;
 pub mod resources;
 pub mod slugs;
+pub mod users;
 pub mod visibility;
 
 /// `%`, `_` and `\` match themselves in a LIKE pattern built from user input.
