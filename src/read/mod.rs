@@ -11,6 +11,7 @@ pub mod list;
 pub mod orders;
 pub mod projects;
 pub mod resources;
+pub mod roles;
 pub mod slugs;
 pub mod users;
 pub mod visibility;

@@ -43,7 +43,8 @@ pub enum Scope {
 }
 
 impl Scope {
-    fn parts(self) -> (&'static str, Uuid) {
+    /// The scope's type as the role grants name it (`customer`, `project`) and its uuid.
+    pub fn parts(self) -> (&'static str, Uuid) {
         match self {
             Scope::Customer(uuid) => ("customer", uuid),
             Scope::Project(uuid) => ("project", uuid),
