@@ -6,12 +6,14 @@
 //! - [`slugs`]: the next free slug for a name.
 //! - [`orders`]: orders whose start date has come.
 
+pub mod categories;
 pub mod customers;
 pub mod list;
 pub mod orders;
 pub mod projects;
 pub mod resources;
 pub mod roles;
+pub mod service_providers;
 pub mod slugs;
 pub mod users;
 pub mod visibility;
