@@ -1,6 +1,11 @@
 //! Waldur's list conventions: a plain JSON array, `X-Result-Count` and `Link` headers,
 //! `page`/`page_size` (10 by default, at most 300), `o=` ordering over declared keys and
 //! `field=` selection of the rendered keys.
+//!
+//! This module reads those parameters and the filter values from the query string and
+//! renders the answer; the SQL they become (ordering, paging, counting, filter fragments)
+//! is [`crate::read::list`]'s. The `push_*` helpers below apply a query parameter directly
+//! to a query builder, for lists that have no typed filter of their own.
 
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -14,7 +19,7 @@ use crate::api::links::Links;
 use crate::read;
 use crate::read::list::{InvalidPage, LAST_PAGE, Ordering, Sort};
 
-pub use crate::read::list::{OrderKey, Paging, contains_pattern, push_one_of};
+pub use crate::read::list::{OrderKey, Paging, contains_pattern};
 
 pub const DEFAULT_PAGE_SIZE: i64 = 10;
 pub const MAX_PAGE_SIZE: i64 = 300;
@@ -291,7 +296,7 @@ pub fn push_strings(
     param: &str,
     column: &str,
 ) {
-    push_one_of(qb, column, strings(params, param));
+    read::list::push_one_of(qb, column, strings(params, param));
 }
 
 /// Pushes `sql` with every `$1` replaced by a bind of `value` (visibility subqueries).
