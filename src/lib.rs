@@ -5,7 +5,8 @@
 //! - [`domain`]: the aggregates (pure deciders: state, commands, events, errors, tests).
 //! - [`store`]: the PostgreSQL event store, event metadata and the global log reader.
 //! - [`projection`]: read models fed from the log, rebuildable at any time.
-//! - [`read`]: typed queries over the read models (visibility, slugs).
+//! - [`read`]: typed queries over the read models, one module per read model (orders,
+//!   resources, users, customers, projects, roles, …), the list machinery and visibility.
 //! - [`app`]: the [`app::Ledger`] that runs commands and keeps read models current, and
 //!   [`app::directory`]: user creation, tokens and the first admin, shared by API and CLI.
 //! - [`jobs`]: what the ledger does on a timer (projector catch-up, starting due orders).

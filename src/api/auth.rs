@@ -1,6 +1,6 @@
 //! Token authentication as Waldur does it: `Authorization: Token <key>` (keyword in any case)
 //! or the `x-auth-token` query parameter. Tokens are looked up by their SHA-256 hash
-//! ([`crate::store::tokens`]).
+//! ([`crate::store::tokens`], [`crate::read::users::token_holder`]).
 
 use std::sync::Arc;
 
@@ -11,6 +11,8 @@ use uuid::Uuid;
 
 use crate::api::ApiState;
 use crate::api::error::ApiError;
+use crate::read::users::token_holder;
+use crate::read::visibility::Viewer;
 use crate::store::metadata::{Actor, CommandContext, Source};
 use crate::store::tokens::token_hash;
 
@@ -30,6 +32,14 @@ impl Caller {
     /// Staff and global support read everything.
     pub fn sees_all(&self) -> bool {
         self.is_staff || self.is_support
+    }
+
+    /// The caller as the read models' visibility rules know it.
+    pub fn viewer(&self) -> Viewer {
+        Viewer {
+            uuid: self.uuid,
+            sees_all: self.sees_all(),
+        }
     }
 
     /// The command context for changes this request makes.
@@ -90,25 +100,18 @@ async fn authenticate(parts: &Parts, state: &ApiState) -> Result<Option<Caller>,
     let Some(token) = presented_token(parts)? else {
         return Ok(None);
     };
-    let row: Option<(Uuid, String, bool, bool, bool)> = sqlx::query_as(
-        "SELECT u.uuid, u.username, u.is_staff, u.is_support, u.is_active \
-         FROM projection.user_tokens t JOIN projection.users u ON u.uuid = t.user_uuid \
-         WHERE t.token_hash = $1",
-    )
-    .bind(token_hash(&token))
-    .fetch_optional(&state.ledger.pool)
-    .await?;
-    let Some((uuid, username, is_staff, is_support, is_active)) = row else {
+    let holder = token_holder(&state.ledger.pool, &token_hash(&token)).await?;
+    let Some(holder) = holder else {
         return Err(ApiError::Unauthenticated("Invalid token."));
     };
-    if !is_active {
+    if !holder.is_active {
         return Err(ApiError::Unauthenticated("User inactive or deleted."));
     }
     Ok(Some(Caller {
-        uuid,
-        username,
-        is_staff,
-        is_support,
+        uuid: holder.uuid,
+        username: holder.username,
+        is_staff: holder.is_staff,
+        is_support: holder.is_support,
         token,
         request_id: request_id(parts),
     }))

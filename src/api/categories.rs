@@ -7,7 +7,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
-use sqlx::FromRow;
 use uuid::Uuid;
 
 use crate::api::access::require_staff;
@@ -16,12 +15,10 @@ use crate::api::body::Body;
 use crate::api::error::{ApiError, DomainError};
 use crate::api::form::Form;
 use crate::api::links::{Links, hex, parse_path_uuid};
-use crate::api::list::{
-    OrderKey, Paging, QueryParams, fetch_page, order_by, page_response, push_contains,
-    select_fields,
-};
+use crate::api::list::{Paging, QueryParams, page_response, select_fields, sorts};
 use crate::api::{ApiState, created, no_content};
 use crate::domain::category::{Category, CategoryCommand, CategoryDetails, CategoryError};
+use crate::read::categories::{self, CategoryFilter, CategoryRow, DefaultFlag};
 
 pub fn router() -> Router<Arc<ApiState>> {
     Router::new()
@@ -43,31 +40,11 @@ impl DomainError for CategoryError {
     }
 }
 
-#[derive(Debug, FromRow)]
-struct CategoryRow {
-    uuid: Uuid,
-    title: String,
-    description: String,
-    default_vm_category: bool,
-    default_volume_category: bool,
-    default_tenant_category: bool,
-}
-
-const FLAGS: [&str; 3] = [
-    "default_vm_category",
-    "default_volume_category",
-    "default_tenant_category",
-];
-
-const ORDER_KEYS: &[OrderKey] = &[
-    OrderKey {
-        name: "title",
-        sql: "k.title",
-    },
-    OrderKey {
-        name: "created",
-        sql: "k.created",
-    },
+/// The default flags of a category body, each held by one category at most.
+const FLAGS: [(&str, DefaultFlag); 3] = [
+    ("default_vm_category", DefaultFlag::Vm),
+    ("default_volume_category", DefaultFlag::Volume),
+    ("default_tenant_category", DefaultFlag::Tenant),
 ];
 
 fn render(row: &CategoryRow, links: &Links) -> Value {
@@ -98,34 +75,24 @@ async fn list(
 ) -> Result<Response, ApiError> {
     let params = QueryParams::parse(raw.as_deref());
     let paging = Paging::from_params(&params)?;
-    let order = order_by(&params, ORDER_KEYS, "k.title", "k.uuid")?;
-    let (total, rows, paging) = fetch_page::<CategoryRow>(
-        &state.ledger.pool,
-        "k.*",
-        "projection.categories k",
-        |qb| {
-            qb.push(" WHERE true");
-            push_contains(qb, &params, &[("title", "k.title")]);
-        },
-        &order,
-        paging,
-    )
-    .await?;
-    let items = rows.iter().map(|row| render(row, &links)).collect();
+    let ordering = categories::ordering(&sorts(&params))?;
+    let filter = CategoryFilter {
+        title: params.get("title").map(str::to_string),
+    };
+    let page = categories::list(&state.ledger.pool, &filter, &ordering, paging).await?;
+    let items = page.rows.iter().map(|row| render(row, &links)).collect();
     Ok(page_response(
         &links,
         "/api/marketplace-categories/",
         &params,
-        paging,
-        total,
+        page.paging,
+        page.total,
         items,
     ))
 }
 
 async fn fetch(state: &ApiState, uuid: Uuid) -> Result<CategoryRow, ApiError> {
-    sqlx::query_as("SELECT * FROM projection.categories WHERE uuid = $1")
-        .bind(uuid)
-        .fetch_optional(&state.ledger.pool)
+    categories::find(&state.ledger.pool, uuid)
         .await?
         .ok_or(ApiError::NotFound("Category"))
 }
@@ -157,15 +124,10 @@ async fn read_changes(
     if let Some(description) = form.optional_str("description", 2000) {
         changes.insert("description".into(), Value::String(description));
     }
-    for flag in FLAGS {
+    for (flag, default) in FLAGS {
         if let Some(value) = form.bool(flag) {
             if value {
-                let taken: Option<Uuid> = sqlx::query_scalar(&format!(
-                    "SELECT uuid FROM projection.categories WHERE {flag} AND uuid <> $1 LIMIT 1"
-                ))
-                .bind(editing.unwrap_or(Uuid::nil()))
-                .fetch_optional(&state.ledger.pool)
-                .await?;
+                let taken = categories::flag_holder(&state.ledger.pool, default, editing).await?;
                 if taken.is_some() {
                     let words = flag.replace('_', " ");
                     form.error(

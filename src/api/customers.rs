@@ -1,15 +1,12 @@
 //! `/api/customers/`: organizations, their blocked/archived flags and their teams.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Map, Value, json};
-use sqlx::{FromRow, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::api::access::require_permission;
@@ -18,14 +15,12 @@ use crate::api::body::Body;
 use crate::api::error::{ApiError, DomainError};
 use crate::api::form::Form;
 use crate::api::links::{Links, hex, parse_path_uuid, timestamp};
-use crate::api::list::{
-    OrderKey, Paging, QueryParams, contains_pattern, fetch_page, order_by, page_response,
-    push_bools, push_contains, push_exact, push_with_caller, select_fields,
-};
+use crate::api::list::{Paging, QueryParams, page_response, parse_bool, select_fields, sorts};
 use crate::api::roles::{TeamScope, team_routes};
 use crate::api::{ApiState, created, no_content};
 use crate::domain::customer::{Customer, CustomerCommand, CustomerDetails, CustomerError};
-use crate::read::visibility::{CONNECTED_CUSTOMERS, CONNECTED_PROJECTS, Scope};
+use crate::read::customers::{self, CustomerFilter, CustomerRow, ProjectBrief};
+use crate::read::visibility::Scope;
 
 pub fn router() -> Router<Arc<ApiState>> {
     Router::new()
@@ -57,91 +52,6 @@ impl DomainError for CustomerError {
             | CustomerError::NotArchived => ApiError::Conflict(self.to_string()),
         }
     }
-}
-
-#[derive(Debug, FromRow)]
-struct CustomerRow {
-    uuid: Uuid,
-    slug: String,
-    name: String,
-    native_name: String,
-    abbreviation: String,
-    contact_details: String,
-    agreement_number: String,
-    email: String,
-    phone_number: String,
-    access_subnets: String,
-    registration_code: String,
-    homepage: String,
-    domain: String,
-    vat_code: String,
-    postal: String,
-    address: String,
-    bank_name: String,
-    bank_account: String,
-    country: String,
-    backend_id: String,
-    latitude: Option<f64>,
-    longitude: Option<f64>,
-    blocked: bool,
-    archived: bool,
-    service_provider_uuid: Option<Uuid>,
-    created: DateTime<Utc>,
-    projects_count: i64,
-    users_count: i64,
-}
-
-const SELECT: &str = "c.*, \
-    (SELECT count(*) FROM projection.projects p WHERE p.customer_uuid = c.uuid) AS projects_count, \
-    (SELECT count(DISTINCT r.user_uuid) FROM projection.user_roles r \
-      WHERE (r.expiration_time IS NULL OR r.expiration_time > now()) \
-        AND ((r.scope_type = 'customer' AND r.scope_uuid = c.uuid) \
-          OR (r.scope_type = 'project' AND r.scope_uuid IN \
-              (SELECT p.uuid FROM projection.projects p WHERE p.customer_uuid = c.uuid)))) \
-      AS users_count";
-
-const ORDER_KEYS: &[OrderKey] = &[
-    OrderKey {
-        name: "abbreviation",
-        sql: "c.abbreviation",
-    },
-    OrderKey {
-        name: "accounting_start_date",
-        sql: "c.created",
-    },
-    OrderKey {
-        name: "agreement_number",
-        sql: "c.agreement_number",
-    },
-    OrderKey {
-        name: "contact_details",
-        sql: "c.contact_details",
-    },
-    OrderKey {
-        name: "created",
-        sql: "c.created",
-    },
-    OrderKey {
-        name: "name",
-        sql: "c.name",
-    },
-    OrderKey {
-        name: "native_name",
-        sql: "c.native_name",
-    },
-    OrderKey {
-        name: "registration_code",
-        sql: "c.registration_code",
-    },
-];
-
-/// A project as listed inside its customer.
-#[derive(Debug, FromRow)]
-struct ProjectBrief {
-    uuid: Uuid,
-    customer_uuid: Uuid,
-    name: String,
-    end_date: Option<NaiveDate>,
 }
 
 fn render(row: &CustomerRow, links: &Links, projects: &[ProjectBrief]) -> Value {
@@ -213,125 +123,26 @@ fn render(row: &CustomerRow, links: &Links, projects: &[ProjectBrief]) -> Value 
     })
 }
 
-fn push_visibility(qb: &mut QueryBuilder<'_, Postgres>, caller: &Caller) {
-    if caller.sees_all() {
-        return;
+/// The list filters of Waldur's `CustomerFilter`, read from the query string.
+fn parse_filter(params: &QueryParams, caller: &Caller) -> CustomerFilter {
+    let text = |key: &str| params.get(key).map(str::to_string);
+    let flag = |key: &str| params.get(key).and_then(parse_bool);
+    CustomerFilter {
+        name: text("name"),
+        native_name: text("native_name"),
+        abbreviation: text("abbreviation"),
+        contact_details: text("contact_details"),
+        name_exact: text("name_exact"),
+        registration_code: text("registration_code"),
+        agreement_number: text("agreement_number"),
+        backend_id: text("backend_id"),
+        slug: text("slug"),
+        archived: flag("archived"),
+        blocked: flag("blocked"),
+        is_service_provider: flag("is_service_provider"),
+        owned_by: (flag("owned_by_current_user") == Some(true)).then_some(caller.uuid),
+        query: text("query"),
     }
-    qb.push(" AND c.uuid IN (");
-    push_with_caller(qb, CONNECTED_CUSTOMERS, caller.uuid);
-    qb.push(")");
-}
-
-fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, params: &QueryParams, caller: &Caller) {
-    push_contains(
-        qb,
-        params,
-        &[
-            ("name", "c.name"),
-            ("native_name", "c.native_name"),
-            ("abbreviation", "c.abbreviation"),
-            ("contact_details", "c.contact_details"),
-        ],
-    );
-    push_exact(
-        qb,
-        params,
-        &[
-            ("name_exact", "c.name"),
-            ("registration_code", "c.registration_code"),
-            ("agreement_number", "c.agreement_number"),
-            ("backend_id", "c.backend_id"),
-            ("slug", "c.slug"),
-        ],
-    );
-    push_bools(
-        qb,
-        params,
-        &[("archived", "c.archived"), ("blocked", "c.blocked")],
-    );
-    if let Some(flag) = params
-        .get("is_service_provider")
-        .and_then(crate::api::list::parse_bool)
-    {
-        qb.push(if flag {
-            " AND c.service_provider_uuid IS NOT NULL"
-        } else {
-            " AND c.service_provider_uuid IS NULL"
-        });
-    }
-    if params
-        .get("owned_by_current_user")
-        .and_then(crate::api::list::parse_bool)
-        == Some(true)
-    {
-        qb.push(
-            " AND c.uuid IN (SELECT r.scope_uuid FROM projection.user_roles r \
-             WHERE r.scope_type = 'customer' AND r.role = 'CUSTOMER.OWNER' \
-             AND (r.expiration_time IS NULL OR r.expiration_time > now()) AND r.user_uuid = ",
-        );
-        qb.push_bind(caller.uuid);
-        qb.push(")");
-    }
-    if let Some(query) = params.get("query") {
-        let pattern = contains_pattern(query);
-        qb.push(" AND (");
-        for (i, column) in [
-            "c.name",
-            "c.native_name",
-            "c.abbreviation",
-            "c.domain",
-            "c.registration_code",
-            "c.agreement_number",
-        ]
-        .iter()
-        .enumerate()
-        {
-            if i > 0 {
-                qb.push(" OR ");
-            }
-            qb.push(format!("{column} ILIKE "));
-            qb.push_bind(pattern.clone());
-        }
-        if let Ok(uuid) = Uuid::parse_str(query.trim()) {
-            qb.push(" OR c.uuid = ");
-            qb.push_bind(uuid);
-        }
-        qb.push(")");
-    }
-}
-
-/// Whether the caller can see the customer.
-pub async fn is_visible(state: &ApiState, caller: &Caller, uuid: Uuid) -> Result<bool, ApiError> {
-    let mut qb = QueryBuilder::new("SELECT count(*) FROM projection.customers c WHERE c.uuid = ");
-    qb.push_bind(uuid);
-    push_visibility(&mut qb, caller);
-    crate::api::list::exists(&state.ledger.pool, qb).await
-}
-
-/// The projects of the given customers that the caller can see.
-async fn visible_projects(
-    state: &ApiState,
-    caller: &Caller,
-    customers: &[Uuid],
-) -> Result<HashMap<Uuid, Vec<ProjectBrief>>, ApiError> {
-    let mut qb = QueryBuilder::new(
-        "SELECT p.uuid, p.customer_uuid, p.name, p.end_date FROM projection.projects p \
-         WHERE p.customer_uuid = ANY(",
-    );
-    qb.push_bind(customers.to_vec());
-    qb.push(")");
-    if !caller.sees_all() {
-        qb.push(" AND p.uuid IN (");
-        push_with_caller(&mut qb, CONNECTED_PROJECTS, caller.uuid);
-        qb.push(")");
-    }
-    qb.push(" ORDER BY p.name, p.uuid");
-    let rows: Vec<ProjectBrief> = qb.build_query_as().fetch_all(&state.ledger.pool).await?;
-    let mut by_customer: HashMap<Uuid, Vec<ProjectBrief>> = HashMap::new();
-    for row in rows {
-        by_customer.entry(row.customer_uuid).or_default().push(row);
-    }
-    Ok(by_customer)
 }
 
 async fn list(
@@ -342,23 +153,15 @@ async fn list(
 ) -> Result<Response, ApiError> {
     let params = QueryParams::parse(raw.as_deref());
     let paging = Paging::from_params(&params)?;
-    let order = order_by(&params, ORDER_KEYS, "c.name", "c.uuid")?;
-    let (total, rows, paging) = fetch_page::<CustomerRow>(
-        &state.ledger.pool,
-        SELECT,
-        "projection.customers c",
-        |qb| {
-            qb.push(" WHERE true");
-            push_visibility(qb, &caller);
-            push_filters(qb, &params, &caller);
-        },
-        &order,
-        paging,
-    )
-    .await?;
-    let uuids: Vec<Uuid> = rows.iter().map(|r| r.uuid).collect();
-    let projects = visible_projects(&state, &caller, &uuids).await?;
-    let items = rows
+    let ordering = customers::ordering(&sorts(&params))?;
+    let filter = parse_filter(&params, &caller);
+    let pool = &state.ledger.pool;
+    let viewer = caller.viewer();
+    let page = customers::list(pool, &viewer, &filter, &ordering, paging).await?;
+    let uuids: Vec<Uuid> = page.rows.iter().map(|r| r.uuid).collect();
+    let projects = customers::visible_projects(pool, &viewer, &uuids).await?;
+    let items = page
+        .rows
         .iter()
         .map(|row| {
             let own = projects.get(&row.uuid).map(Vec::as_slice).unwrap_or(&[]);
@@ -369,8 +172,8 @@ async fn list(
         &links,
         "/api/customers/",
         &params,
-        paging,
-        total,
+        page.paging,
+        page.total,
         items,
     ))
 }
@@ -380,13 +183,7 @@ async fn fetch_visible(
     caller: &Caller,
     uuid: Uuid,
 ) -> Result<CustomerRow, ApiError> {
-    let mut qb = QueryBuilder::new(format!(
-        "SELECT {SELECT} FROM projection.customers c WHERE c.uuid = "
-    ));
-    qb.push_bind(uuid);
-    push_visibility(&mut qb, caller);
-    qb.build_query_as()
-        .fetch_optional(&state.ledger.pool)
+    customers::find_visible(&state.ledger.pool, &caller.viewer(), uuid)
         .await?
         .ok_or(ApiError::NotFound("Customer"))
 }
@@ -398,7 +195,8 @@ async fn rendered(
     uuid: Uuid,
 ) -> Result<Value, ApiError> {
     let row = fetch_visible(state, caller, uuid).await?;
-    let projects = visible_projects(state, caller, &[uuid]).await?;
+    let projects =
+        customers::visible_projects(&state.ledger.pool, &caller.viewer(), &[uuid]).await?;
     let own = projects.get(&uuid).map(Vec::as_slice).unwrap_or(&[]);
     Ok(render(&row, links, own))
 }

@@ -151,6 +151,36 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+/// Waldur's answer to a page beyond the last one.
+impl From<crate::read::list::InvalidPage> for ApiError {
+    fn from(_: crate::read::list::InvalidPage) -> Self {
+        ApiError::NotFoundDetail("Invalid page.".to_string())
+    }
+}
+
+/// DRF's answer to an `o=` term the list does not offer.
+impl From<crate::read::list::UnknownOrderKey> for ApiError {
+    fn from(err: crate::read::list::UnknownOrderKey) -> Self {
+        ApiError::field(
+            "o",
+            format!(
+                "Select a valid choice. {} is not one of the available choices.",
+                err.0
+            ),
+        )
+    }
+}
+
+impl From<crate::read::list::ListError> for ApiError {
+    fn from(err: crate::read::list::ListError) -> Self {
+        use crate::read::list::ListError;
+        match err {
+            ListError::InvalidPage(invalid) => invalid.into(),
+            ListError::Database(err) => err.into(),
+        }
+    }
+}
+
 /// An event the log could not give back as written: the request carried a value that
 /// cannot be stored. Bad input, not a fault of the ledger.
 impl From<crate::store::codec::CodecError> for ApiError {

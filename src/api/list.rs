@@ -1,14 +1,25 @@
 //! Waldur's list conventions: a plain JSON array, `X-Result-Count` and `Link` headers,
 //! `page`/`page_size` (10 by default, at most 300), `o=` ordering over declared keys and
 //! `field=` selection of the rendered keys.
+//!
+//! This module reads those parameters and the filter values from the query string and
+//! renders the answer; the SQL they become (ordering, paging, counting, filter fragments)
+//! is [`crate::read::list`]'s. The `push_*` helpers below apply a query parameter directly
+//! to a query builder, for lists that have no typed filter of their own.
 
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
+use sqlx::{Postgres, QueryBuilder};
+use uuid::Uuid;
+
 use crate::api::error::ApiError;
 use crate::api::links::Links;
-use crate::read::like_escape;
+use crate::read;
+use crate::read::list::{InvalidPage, LAST_PAGE, Ordering, Sort};
+
+pub use crate::read::list::{OrderKey, Paging, contains_pattern};
 
 pub const DEFAULT_PAGE_SIZE: i64 = 10;
 pub const MAX_PAGE_SIZE: i64 = 300;
@@ -53,10 +64,17 @@ impl QueryParams {
     }
 }
 
-/// One orderable key of a list: its name in `o=` and the SQL it sorts by.
-pub struct OrderKey {
-    pub name: &'static str,
-    pub sql: &'static str,
+/// The `o=` terms of a request: `o=a,-b` and repeated `o=a&o=-b` (as Waldur's client sends
+/// it) both work.
+pub fn sorts(params: &QueryParams) -> Vec<Sort> {
+    params
+        .all("o")
+        .join(",")
+        .split(',')
+        .map(str::trim)
+        .filter(|term| !term.is_empty())
+        .map(Sort::parse)
+        .collect()
 }
 
 /// The `o=` parameter resolved against a list's keys into an `ORDER BY` clause.
@@ -66,41 +84,11 @@ pub fn order_by(
     default: &str,
     tiebreak: &str,
 ) -> Result<String, ApiError> {
-    // `o=a,-b` and repeated `o=a&o=-b` (as Waldur's client sends it) both work.
-    let raw = params.all("o").join(",");
-    let mut clauses = Vec::new();
-    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (name, descending) = match part.strip_prefix('-') {
-            Some(name) => (name, true),
-            None => (part, false),
-        };
-        let Some(key) = keys.iter().find(|k| k.name == name) else {
-            return Err(ApiError::field(
-                "o",
-                format!("Select a valid choice. {part} is not one of the available choices."),
-            ));
-        };
-        clauses.push(format!(
-            "{} {}",
-            key.sql,
-            if descending { "DESC" } else { "ASC" }
-        ));
-    }
-    if clauses.is_empty() {
-        return Ok(format!("{default}, {tiebreak}"));
-    }
-    clauses.push(tiebreak.to_string());
-    Ok(clauses.join(", "))
-}
-
-/// The requested page, validated.
-#[derive(Debug, Clone, Copy)]
-pub struct Paging {
-    pub page: i64,
-    pub page_size: i64,
+    Ok(Ordering::resolve(keys, &sorts(params), default, tiebreak)?.into_sql())
 }
 
 impl Paging {
+    /// `page` and `page_size` of a request, validated (`page=last` is the last page).
     pub fn from_params(params: &QueryParams) -> Result<Self, ApiError> {
         let page_size = params
             .get("page_size")
@@ -110,44 +98,14 @@ impl Paging {
             .unwrap_or(DEFAULT_PAGE_SIZE);
         let page = match params.get("page") {
             None => 1,
-            Some("last") => i64::MAX,
+            Some("last") => LAST_PAGE,
             Some(raw) => match raw.trim().parse::<i64>() {
                 Ok(n) if n >= 1 => n,
-                _ => return Err(invalid_page()),
+                _ => return Err(InvalidPage.into()),
             },
         };
         Ok(Self { page, page_size })
     }
-
-    pub fn limit(&self) -> i64 {
-        self.page_size
-    }
-
-    pub fn offset(&self) -> i64 {
-        (self.page - 1).saturating_mul(self.page_size)
-    }
-
-    /// Checks the page against the total and resolves `page=last`.
-    pub fn resolve(self, total: i64) -> Result<Self, ApiError> {
-        let pages = last_page(total, self.page_size);
-        let page = if self.page == i64::MAX {
-            pages
-        } else {
-            self.page
-        };
-        if page > pages {
-            return Err(invalid_page());
-        }
-        Ok(Self { page, ..self })
-    }
-}
-
-fn last_page(total: i64, page_size: i64) -> i64 {
-    ((total + page_size - 1) / page_size).max(1)
-}
-
-fn invalid_page() -> ApiError {
-    ApiError::NotFoundDetail("Invalid page.".to_string())
 }
 
 /// Keeps only the keys named by `field=` (all keys when none of them is known).
@@ -200,7 +158,7 @@ fn link_header(
     paging: Paging,
     total: i64,
 ) -> String {
-    let last = last_page(total, paging.page_size);
+    let last = paging.last_page(total);
     let url_for = |page: i64| {
         let mut pairs: Vec<(String, String)> = params
             .pairs()
@@ -252,36 +210,21 @@ fn quote_plus(text: &str) -> String {
     out
 }
 
-/// Counts the matching rows, checks the page and fetches it. `filters` pushes the
-/// `WHERE` clause (visibility and filters) after `FROM {from}`.
+/// Counts the matching rows, checks the page and fetches it (see
+/// [`crate::read::list::fetch_page`]).
 pub async fn fetch_page<T>(
     pool: &sqlx::PgPool,
     select: &str,
     from: &str,
-    filters: impl Fn(&mut sqlx::QueryBuilder<'_, sqlx::Postgres>),
+    filters: impl Fn(&mut QueryBuilder<'_, Postgres>),
     order: &str,
     paging: Paging,
 ) -> Result<(i64, Vec<T>, Paging), ApiError>
 where
     T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
 {
-    let mut count = sqlx::QueryBuilder::new(format!("SELECT count(*) FROM {from}"));
-    filters(&mut count);
-    let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
-    let paging = paging.resolve(total)?;
-    let mut page = sqlx::QueryBuilder::new(format!("SELECT {select} FROM {from}"));
-    filters(&mut page);
-    page.push(format!(" ORDER BY {order} LIMIT "));
-    page.push_bind(paging.limit());
-    page.push(" OFFSET ");
-    page.push_bind(paging.offset());
-    let rows = page.build_query_as().fetch_all(pool).await?;
-    Ok((total, rows, paging))
-}
-
-/// `%value%` for a case-insensitive "contains" filter.
-pub fn contains_pattern(value: &str) -> String {
-    format!("%{}%", like_escape(value))
+    let page = read::list::fetch_page(pool, select, from, filters, order, paging).await?;
+    Ok((page.total, page.rows, page.paging))
 }
 
 /// DRF's boolean filter spellings.
@@ -293,121 +236,72 @@ pub fn parse_bool(value: &str) -> Option<bool> {
     }
 }
 
+/// A uuid filter value; one that does not parse is the nil uuid, which matches nothing.
+pub fn filter_uuid(value: &str) -> Uuid {
+    Uuid::parse_str(value.trim()).unwrap_or(Uuid::nil())
+}
+
+/// Every non-empty value of the repeated text filter `key`, owned.
+pub fn strings(params: &QueryParams, key: &str) -> Vec<String> {
+    params.all(key).into_iter().map(str::to_string).collect()
+}
+
 /// Pushes ` AND {column} ILIKE '%value%'` for each given contains-filter.
 pub fn push_contains(
-    qb: &mut sqlx::QueryBuilder<'_, sqlx::Postgres>,
+    qb: &mut QueryBuilder<'_, Postgres>,
     params: &QueryParams,
     filters: &[(&str, &str)],
 ) {
     for (param, column) in filters {
-        if let Some(value) = params.get(param) {
-            qb.push(format!(" AND {column} ILIKE "));
-            qb.push_bind(contains_pattern(value));
-        }
+        read::list::push_contains(qb, column, params.get(param));
     }
 }
 
 /// Pushes ` AND {column} = value` for each given exact filter.
 pub fn push_exact(
-    qb: &mut sqlx::QueryBuilder<'_, sqlx::Postgres>,
+    qb: &mut QueryBuilder<'_, Postgres>,
     params: &QueryParams,
     filters: &[(&str, &str)],
 ) {
     for (param, column) in filters {
-        if let Some(value) = params.get(param) {
-            qb.push(format!(" AND {column} = "));
-            qb.push_bind(value.to_string());
-        }
+        read::list::push_equals(qb, column, params.get(param).map(str::to_string));
     }
 }
 
 /// Pushes ` AND {column} = bool` for each given boolean filter (bad values are ignored).
 pub fn push_bools(
-    qb: &mut sqlx::QueryBuilder<'_, sqlx::Postgres>,
+    qb: &mut QueryBuilder<'_, Postgres>,
     params: &QueryParams,
     filters: &[(&str, &str)],
 ) {
     for (param, column) in filters {
-        if let Some(value) = params.get(param).and_then(parse_bool) {
-            qb.push(format!(" AND {column} = "));
-            qb.push_bind(value);
-        }
+        read::list::push_equals(qb, column, params.get(param).and_then(parse_bool));
     }
 }
 
 /// Pushes ` AND {column} = uuid` for a uuid filter; an invalid uuid matches nothing.
 pub fn push_uuid(
-    qb: &mut sqlx::QueryBuilder<'_, sqlx::Postgres>,
+    qb: &mut QueryBuilder<'_, Postgres>,
     params: &QueryParams,
     param: &str,
     column: &str,
 ) {
-    if let Some(value) = params.get(param) {
-        qb.push(format!(" AND {column} = "));
-        qb.push_bind(uuid::Uuid::parse_str(value.trim()).unwrap_or(uuid::Uuid::nil()));
-    }
-}
-
-/// `column = value` for one value, `column = ANY(values)` for several, nothing for none.
-/// A single value is bound as itself so that the plan knows it is one: an index on the
-/// column then also gives the page its order, where `= ANY` of one would need a sort.
-pub fn push_one_of<'a, T>(
-    qb: &mut sqlx::QueryBuilder<'a, sqlx::Postgres>,
-    column: &str,
-    mut values: Vec<T>,
-) where
-    T: 'a
-        + sqlx::Encode<'a, sqlx::Postgres>
-        + sqlx::Type<sqlx::Postgres>
-        + sqlx::postgres::PgHasArrayType,
-{
-    match values.len() {
-        0 => {}
-        1 => {
-            qb.push(format!(" AND {column} = "));
-            qb.push_bind(values.remove(0));
-        }
-        _ => {
-            qb.push(format!(" AND {column} = ANY("));
-            qb.push_bind(values);
-            qb.push(")");
-        }
-    }
+    read::list::push_equals(qb, column, params.get(param).map(filter_uuid));
 }
 
 /// Pushes ` AND {column}` matching any value of the repeated text filter `param`.
 pub fn push_strings(
-    qb: &mut sqlx::QueryBuilder<'_, sqlx::Postgres>,
+    qb: &mut QueryBuilder<'_, Postgres>,
     params: &QueryParams,
     param: &str,
     column: &str,
 ) {
-    let values = params.all(param).into_iter().map(str::to_string).collect();
-    push_one_of(qb, column, values);
+    read::list::push_one_of(qb, column, strings(params, param));
 }
 
 /// Pushes `sql` with every `$1` replaced by a bind of `value` (visibility subqueries).
-pub fn push_with_caller(
-    qb: &mut sqlx::QueryBuilder<'_, sqlx::Postgres>,
-    sql: &str,
-    value: uuid::Uuid,
-) {
-    let mut parts = sql.split("$1").peekable();
-    while let Some(part) = parts.next() {
-        qb.push(part);
-        if parts.peek().is_some() {
-            qb.push_bind(value);
-        }
-    }
-}
-
-/// Whether a `SELECT count(*) …` query built by the caller finds any row.
-pub async fn exists(
-    pool: &sqlx::PgPool,
-    mut qb: sqlx::QueryBuilder<'_, sqlx::Postgres>,
-) -> Result<bool, ApiError> {
-    let count: i64 = qb.build_query_scalar().fetch_one(pool).await?;
-    Ok(count > 0)
+pub fn push_with_caller(qb: &mut QueryBuilder<'_, Postgres>, sql: &str, value: Uuid) {
+    read::list::push_with_user(qb, sql, value);
 }
 
 #[cfg(test)]

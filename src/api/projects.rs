@@ -6,9 +6,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde_json::{Map, Value, json};
-use sqlx::{FromRow, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::api::access::{has_permission, require_permission};
@@ -18,13 +17,13 @@ use crate::api::error::{ApiError, DomainError};
 use crate::api::form::Form;
 use crate::api::links::{Links, hex, parse_path_uuid, timestamp};
 use crate::api::list::{
-    OrderKey, Paging, QueryParams, contains_pattern, fetch_page, order_by, page_response,
-    push_contains, push_exact, push_with_caller, select_fields,
+    Paging, QueryParams, filter_uuid, page_response, parse_bool, select_fields, sorts,
 };
 use crate::api::roles::{TeamScope, team_routes};
 use crate::api::{ApiState, created, no_content};
 use crate::domain::project::{Project, ProjectCommand, ProjectDetails, ProjectError};
-use crate::read::visibility::{CONNECTED_PROJECTS, Scope};
+use crate::read::projects::{self, ProjectFilter, ProjectRow};
+use crate::read::visibility::Scope;
 
 pub fn router() -> Router<Arc<ApiState>> {
     Router::new()
@@ -47,65 +46,6 @@ impl DomainError for ProjectError {
         }
     }
 }
-
-#[derive(Debug, FromRow)]
-struct ProjectRow {
-    uuid: Uuid,
-    customer_uuid: Uuid,
-    slug: String,
-    name: String,
-    description: String,
-    backend_id: String,
-    start_date: Option<NaiveDate>,
-    end_date: Option<NaiveDate>,
-    end_date_requested_by: Option<Uuid>,
-    oecd_fos_2007_code: Option<String>,
-    is_industry: bool,
-    created: DateTime<Utc>,
-    customer_name: String,
-    customer_slug: String,
-    customer_native_name: String,
-    customer_abbreviation: String,
-    customer_blocked: bool,
-    customer_archived: bool,
-}
-
-const SELECT: &str = "p.*, c.name AS customer_name, c.slug AS customer_slug, \
-    c.native_name AS customer_native_name, c.abbreviation AS customer_abbreviation, \
-    c.blocked AS customer_blocked, c.archived AS customer_archived";
-
-const FROM: &str = "projection.projects p JOIN projection.customers c ON c.uuid = p.customer_uuid";
-
-const ORDER_KEYS: &[OrderKey] = &[
-    OrderKey {
-        name: "name",
-        sql: "p.name",
-    },
-    OrderKey {
-        name: "created",
-        sql: "p.created",
-    },
-    OrderKey {
-        name: "customer_name",
-        sql: "c.name",
-    },
-    OrderKey {
-        name: "customer_native_name",
-        sql: "c.native_name",
-    },
-    OrderKey {
-        name: "customer_abbreviation",
-        sql: "c.abbreviation",
-    },
-    OrderKey {
-        name: "end_date",
-        sql: "p.end_date",
-    },
-    OrderKey {
-        name: "start_date",
-        sql: "p.start_date",
-    },
-];
 
 fn render(row: &ProjectRow, links: &Links) -> Value {
     json!({
@@ -137,86 +77,30 @@ fn render(row: &ProjectRow, links: &Links) -> Value {
     })
 }
 
-fn push_visibility(qb: &mut QueryBuilder<'_, Postgres>, caller: &Caller) {
-    if caller.sees_all() {
-        return;
+/// The list filters of Waldur's `ProjectFilter`, read from the query string.
+fn parse_filter(params: &QueryParams, caller: &Caller) -> ProjectFilter {
+    let text = |key: &str| params.get(key).map(str::to_string);
+    let flag = |name: &str| params.get(name).and_then(parse_bool) == Some(true);
+    // Staff manage and administer every project.
+    let unless_staff = |set: bool| (set && !caller.is_staff).then_some(caller.uuid);
+    ProjectFilter {
+        name: text("name"),
+        customer_name: text("customer_name"),
+        customer_native_name: text("customer_native_name"),
+        customer_abbreviation: text("customer_abbreviation"),
+        description: text("description"),
+        name_exact: text("name_exact"),
+        backend_id: text("backend_id"),
+        slug: text("slug"),
+        customers: ["customer", "customer_uuid"]
+            .into_iter()
+            .filter_map(|key| params.get(key))
+            .map(|raw| raw.split(',').map(filter_uuid).collect())
+            .collect(),
+        query: text("query"),
+        managed_by: unless_staff(flag("can_manage")),
+        administered_by: unless_staff(flag("can_admin")),
     }
-    qb.push(" AND p.uuid IN (");
-    push_with_caller(qb, CONNECTED_PROJECTS, caller.uuid);
-    qb.push(")");
-}
-
-fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, params: &QueryParams, caller: &Caller) {
-    push_contains(
-        qb,
-        params,
-        &[
-            ("name", "p.name"),
-            ("customer_name", "c.name"),
-            ("customer_native_name", "c.native_name"),
-            ("customer_abbreviation", "c.abbreviation"),
-            ("description", "p.description"),
-        ],
-    );
-    push_exact(
-        qb,
-        params,
-        &[
-            ("name_exact", "p.name"),
-            ("backend_id", "p.backend_id"),
-            ("slug", "p.slug"),
-        ],
-    );
-    for param in ["customer", "customer_uuid"] {
-        if let Some(raw) = params.get(param) {
-            let uuids: Vec<Uuid> = raw
-                .split(',')
-                .map(|part| Uuid::parse_str(part.trim()).unwrap_or(Uuid::nil()))
-                .collect();
-            qb.push(" AND p.customer_uuid = ANY(");
-            qb.push_bind(uuids);
-            qb.push(")");
-        }
-    }
-    if let Some(query) = params.get("query") {
-        qb.push(" AND (p.name ILIKE ");
-        qb.push_bind(contains_pattern(query));
-        if let Ok(uuid) = Uuid::parse_str(query.trim()) {
-            qb.push(" OR p.uuid = ");
-            qb.push_bind(uuid);
-        }
-        qb.push(")");
-    }
-    let flag = |name: &str| params.get(name).and_then(crate::api::list::parse_bool) == Some(true);
-    if flag("can_manage") && !caller.is_staff {
-        qb.push(
-            " AND (p.customer_uuid IN (SELECT r.scope_uuid FROM projection.user_roles r \
-             WHERE r.scope_type = 'customer' AND r.role = 'CUSTOMER.OWNER' AND r.user_uuid = ",
-        );
-        qb.push_bind(caller.uuid);
-        qb.push(
-            ") OR p.uuid IN (SELECT r.scope_uuid FROM projection.user_roles r \
-             WHERE r.scope_type = 'project' AND r.role = 'PROJECT.MANAGER' AND r.user_uuid = ",
-        );
-        qb.push_bind(caller.uuid);
-        qb.push("))");
-    }
-    if flag("can_admin") && !caller.is_staff {
-        qb.push(
-            " AND p.uuid IN (SELECT r.scope_uuid FROM projection.user_roles r \
-             WHERE r.scope_type = 'project' AND r.role = 'PROJECT.ADMIN' AND r.user_uuid = ",
-        );
-        qb.push_bind(caller.uuid);
-        qb.push(")");
-    }
-}
-
-/// Whether the caller can see the project.
-pub async fn is_visible(state: &ApiState, caller: &Caller, uuid: Uuid) -> Result<bool, ApiError> {
-    let mut qb = QueryBuilder::new("SELECT count(*) FROM projection.projects p WHERE p.uuid = ");
-    qb.push_bind(uuid);
-    push_visibility(&mut qb, caller);
-    crate::api::list::exists(&state.ledger.pool, qb).await
 }
 
 async fn list(
@@ -227,27 +111,23 @@ async fn list(
 ) -> Result<Response, ApiError> {
     let params = QueryParams::parse(raw.as_deref());
     let paging = Paging::from_params(&params)?;
-    let order = order_by(&params, ORDER_KEYS, "p.name", "p.uuid")?;
-    let (total, rows, paging) = fetch_page::<ProjectRow>(
+    let ordering = projects::ordering(&sorts(&params))?;
+    let filter = parse_filter(&params, &caller);
+    let page = projects::list(
         &state.ledger.pool,
-        SELECT,
-        FROM,
-        |qb| {
-            qb.push(" WHERE true");
-            push_visibility(qb, &caller);
-            push_filters(qb, &params, &caller);
-        },
-        &order,
+        &caller.viewer(),
+        &filter,
+        &ordering,
         paging,
     )
     .await?;
-    let items = rows.iter().map(|row| render(row, &links)).collect();
+    let items = page.rows.iter().map(|row| render(row, &links)).collect();
     Ok(page_response(
         &links,
         "/api/projects/",
         &params,
-        paging,
-        total,
+        page.paging,
+        page.total,
         items,
     ))
 }
@@ -257,11 +137,7 @@ async fn fetch_visible(
     caller: &Caller,
     uuid: Uuid,
 ) -> Result<ProjectRow, ApiError> {
-    let mut qb = QueryBuilder::new(format!("SELECT {SELECT} FROM {FROM} WHERE p.uuid = "));
-    qb.push_bind(uuid);
-    push_visibility(&mut qb, caller);
-    qb.build_query_as()
-        .fetch_optional(&state.ledger.pool)
+    projects::find_visible(&state.ledger.pool, &caller.viewer(), uuid)
         .await?
         .ok_or(ApiError::NotFound("Project"))
 }
@@ -327,18 +203,6 @@ fn read_input(form: &mut Form, today: NaiveDate, creating: bool) -> Result<Proje
     Ok(ProjectInput { changes, end_date })
 }
 
-async fn customer_state(
-    state: &ApiState,
-    customer: Uuid,
-) -> Result<Option<(bool, bool)>, ApiError> {
-    Ok(
-        sqlx::query_as("SELECT blocked, archived FROM projection.customers WHERE uuid = $1")
-            .bind(customer)
-            .fetch_optional(&state.ledger.pool)
-            .await?,
-    )
-}
-
 fn require_available(blocked: bool, archived: bool) -> Result<(), ApiError> {
     if blocked {
         Err(ApiError::invalid("Blocked organization is not available."))
@@ -359,7 +223,7 @@ async fn create(
     let mut form = Form::new(body);
     let customer = form.hyperlink("customer", "customers", true);
     if let Some(uuid) = customer
-        && !crate::api::customers::is_visible(&state, &caller, uuid).await?
+        && !crate::read::customers::is_visible(&state.ledger.pool, &caller.viewer(), uuid).await?
     {
         form.error("customer", "Invalid hyperlink - Object does not exist.");
     }
@@ -373,10 +237,10 @@ async fn create(
     {
         return Err(ApiError::PermissionDenied);
     }
-    let (blocked, archived) = customer_state(&state, customer)
+    let customer_now = crate::read::customers::availability(&state.ledger.pool, customer)
         .await?
         .ok_or(ApiError::NotFound("Customer"))?;
-    require_available(blocked, archived)?;
+    require_available(customer_now.blocked, customer_now.archived)?;
     require_permission(&state, &caller, "PROJECT.CREATE", &scopes).await?;
 
     let details = crate::domain::merge_changes(&ProjectDetails::default(), &input.changes)

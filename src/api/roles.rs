@@ -15,7 +15,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use sqlx::{FromRow, QueryBuilder};
 use uuid::Uuid;
 
 use crate::api::ApiState;
@@ -30,6 +29,8 @@ use crate::domain::customer::{Customer, CustomerCommand, CustomerError};
 use crate::domain::project::{Project, ProjectCommand, ProjectError};
 use crate::domain::roles::RoleError;
 use crate::permissions::RoleScope;
+use crate::read;
+use crate::read::roles::{GrantFilter, ScopeCustomer};
 use crate::read::visibility::Scope;
 
 /// Namespace for the stable uuids of roles and grants (which have no uuid of their own).
@@ -60,10 +61,10 @@ impl TeamScope {
         }
     }
 
-    fn scope_type(self) -> &'static str {
+    fn scope(self, uuid: Uuid) -> Scope {
         match self {
-            TeamScope::Customer => "customer",
-            TeamScope::Project => "project",
+            TeamScope::Customer => Scope::Customer(uuid),
+            TeamScope::Project => Scope::Project(uuid),
         }
     }
 
@@ -93,46 +94,27 @@ pub enum TeamAction {
     Delete,
 }
 
-/// A scope the caller can see, with its customer's availability.
-struct ScopeInfo {
-    customer_uuid: Uuid,
-    customer_blocked: bool,
-    customer_archived: bool,
-}
-
+/// A scope the caller can see, with its customer's availability; else 404.
 async fn visible_scope(
     state: &ApiState,
     caller: &Caller,
     kind: TeamScope,
     uuid: Uuid,
-) -> Result<ScopeInfo, ApiError> {
+) -> Result<ScopeCustomer, ApiError> {
     let visible = match kind {
-        TeamScope::Customer => crate::api::customers::is_visible(state, caller, uuid).await?,
-        TeamScope::Project => crate::api::projects::is_visible(state, caller, uuid).await?,
+        TeamScope::Customer => {
+            read::customers::is_visible(&state.ledger.pool, &caller.viewer(), uuid).await?
+        }
+        TeamScope::Project => {
+            read::projects::is_visible(&state.ledger.pool, &caller.viewer(), uuid).await?
+        }
     };
     if !visible {
         return Err(ApiError::NotFound(kind.model()));
     }
-    let sql = match kind {
-        TeamScope::Customer => {
-            "SELECT c.uuid, c.blocked, c.archived FROM projection.customers c WHERE c.uuid = $1"
-        }
-        TeamScope::Project => {
-            "SELECT c.uuid, c.blocked, c.archived FROM projection.projects p \
-             JOIN projection.customers c ON c.uuid = p.customer_uuid WHERE p.uuid = $1"
-        }
-    };
-    let (customer_uuid, customer_blocked, customer_archived): (Uuid, bool, bool) =
-        sqlx::query_as(sql)
-            .bind(uuid)
-            .fetch_optional(&state.ledger.pool)
-            .await?
-            .ok_or(ApiError::NotFound(kind.model()))?;
-    Ok(ScopeInfo {
-        customer_uuid,
-        customer_blocked,
-        customer_archived,
-    })
+    read::roles::scope_customer(&state.ledger.pool, kind.scope(uuid))
+        .await?
+        .ok_or(ApiError::NotFound(kind.model()))
 }
 
 /// The validated body of a team mutation.
@@ -172,11 +154,7 @@ async fn read_request(
     });
     let user = form.uuid("user", true);
     if let Some(uuid) = user {
-        let active: Option<bool> =
-            sqlx::query_scalar("SELECT is_active FROM projection.users WHERE uuid = $1")
-                .bind(uuid)
-                .fetch_optional(&state.ledger.pool)
-                .await?;
+        let active = crate::read::users::is_active(&state.ledger.pool, uuid).await?;
         if active != Some(true) {
             form.error("user", "User is not found.");
         }
@@ -369,19 +347,6 @@ pub async fn mutate(
     }
 }
 
-#[derive(Debug, FromRow)]
-struct GrantRow {
-    user_uuid: Uuid,
-    role: String,
-    expiration_time: Option<DateTime<Utc>>,
-    created: DateTime<Utc>,
-    created_by: Option<Uuid>,
-    username: String,
-    full_name: String,
-    email: String,
-    created_by_full_name: Option<String>,
-}
-
 /// `GET …/{uuid}/list_users/`: the grants in force on exactly this scope.
 pub async fn list_users(
     state: Arc<ApiState>,
@@ -396,49 +361,15 @@ pub async fn list_users(
     let params = QueryParams::parse(raw_query.as_deref());
     let paging = Paging::from_params(&params)?;
 
-    let filters = |qb: &mut QueryBuilder<'_, sqlx::Postgres>| {
-        qb.push(" WHERE r.scope_type = ");
-        qb.push_bind(kind.scope_type());
-        qb.push(" AND r.scope_uuid = ");
-        qb.push_bind(scope_uuid);
-        qb.push(" AND (r.expiration_time IS NULL OR r.expiration_time > now()) AND u.is_active");
-        if let Some(user) = params.get("user").and_then(|s| Uuid::parse_str(s).ok()) {
-            qb.push(" AND r.user_uuid = ");
-            qb.push_bind(user);
-        }
-        if let Some(role) = params.get("role") {
-            qb.push(" AND r.role = ");
-            qb.push_bind(role.to_string());
-        }
-        if let Some(search) = params.get("search_string") {
-            let pattern = crate::api::list::contains_pattern(search);
-            qb.push(" AND (u.full_name ILIKE ");
-            qb.push_bind(pattern.clone());
-            qb.push(" OR u.email ILIKE ");
-            qb.push_bind(pattern);
-            qb.push(")");
-        }
+    let filter = GrantFilter {
+        user: params.get("user").and_then(|s| Uuid::parse_str(s).ok()),
+        role: params.get("role").map(str::to_string),
+        search: params.get("search_string").map(str::to_string),
     };
-    let from = "FROM projection.user_roles r JOIN projection.users u ON u.uuid = r.user_uuid \
-                LEFT JOIN projection.users cb ON cb.uuid = r.created_by";
-    let mut count = QueryBuilder::new(format!("SELECT count(*) {from}"));
-    filters(&mut count);
-    let total: i64 = count
-        .build_query_scalar()
-        .fetch_one(&state.ledger.pool)
-        .await?;
-    let paging = paging.resolve(total)?;
-    let mut page = QueryBuilder::new(format!(
-        "SELECT r.user_uuid, r.role, r.expiration_time, r.created, r.created_by, u.username, \
-         u.full_name, u.email, cb.full_name AS created_by_full_name {from}"
-    ));
-    filters(&mut page);
-    page.push(" ORDER BY r.created, r.user_uuid, r.role LIMIT ");
-    page.push_bind(paging.limit());
-    page.push(" OFFSET ");
-    page.push_bind(paging.offset());
-    let rows: Vec<GrantRow> = page.build_query_as().fetch_all(&state.ledger.pool).await?;
-    let items = rows
+    let page =
+        read::roles::grants(&state.ledger.pool, kind.scope(scope_uuid), &filter, paging).await?;
+    let items = page
+        .rows
         .iter()
         .map(|row| {
             let mut item = json!({
@@ -472,24 +403,14 @@ pub async fn list_users(
         },
         hex(scope_uuid)
     );
-    Ok(page_response(&links, &path, &params, paging, total, items))
-}
-
-#[derive(Debug, FromRow)]
-struct PermissionRow {
-    user_uuid: Uuid,
-    username: String,
-    user_slug: String,
-    scope_type: String,
-    scope_uuid: Uuid,
-    role: String,
-    expiration_time: Option<DateTime<Utc>>,
-    created: DateTime<Utc>,
-    scope_name: Option<String>,
-    customer_uuid: Option<Uuid>,
-    customer_name: Option<String>,
-    created_by_full_name: Option<String>,
-    created_by_username: Option<String>,
+    Ok(page_response(
+        &links,
+        &path,
+        &params,
+        page.paging,
+        page.total,
+        items,
+    ))
 }
 
 /// The `permissions` list of each given user (Waldur's `PermissionSerializer` items).
@@ -497,26 +418,7 @@ pub async fn user_permissions(
     state: &ApiState,
     users: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<Value>>, ApiError> {
-    let rows: Vec<PermissionRow> = sqlx::query_as(
-        "SELECT r.user_uuid, u.username, u.slug AS user_slug, r.scope_type, r.scope_uuid, \
-         r.role, r.expiration_time, r.created, \
-         COALESCE(c.name, p.name) AS scope_name, \
-         CASE WHEN r.scope_type = 'project' THEN pc.uuid END AS customer_uuid, \
-         CASE WHEN r.scope_type = 'project' THEN pc.name END AS customer_name, \
-         cb.full_name AS created_by_full_name, cb.username AS created_by_username \
-         FROM projection.user_roles r \
-         JOIN projection.users u ON u.uuid = r.user_uuid \
-         LEFT JOIN projection.customers c ON r.scope_type = 'customer' AND c.uuid = r.scope_uuid \
-         LEFT JOIN projection.projects p ON r.scope_type = 'project' AND p.uuid = r.scope_uuid \
-         LEFT JOIN projection.customers pc ON pc.uuid = p.customer_uuid \
-         LEFT JOIN projection.users cb ON cb.uuid = r.created_by \
-         WHERE r.user_uuid = ANY($1) \
-           AND (r.expiration_time IS NULL OR r.expiration_time > now()) \
-         ORDER BY r.created",
-    )
-    .bind(users)
-    .fetch_all(&state.ledger.pool)
-    .await?;
+    let rows = read::roles::permissions(&state.ledger.pool, users).await?;
     let mut by_user: HashMap<Uuid, Vec<Value>> = HashMap::new();
     for row in rows {
         let mut item = json!({

@@ -6,9 +6,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use sqlx::FromRow;
 use uuid::Uuid;
 
 use crate::api::access::require_permission;
@@ -17,15 +15,14 @@ use crate::api::body::Body;
 use crate::api::error::{ApiError, DomainError};
 use crate::api::form::Form;
 use crate::api::links::{Links, hex, parse_path_uuid, timestamp};
-use crate::api::list::{
-    OrderKey, Paging, QueryParams, contains_pattern, fetch_page, order_by, page_response,
-    push_uuid, select_fields,
-};
+use crate::api::list::{Paging, QueryParams, filter_uuid, page_response, select_fields, sorts};
 use crate::api::{ApiState, created};
 use crate::domain::customer::{Customer, CustomerCommand};
 use crate::domain::service_provider::{
     ServiceProvider, ServiceProviderCommand, ServiceProviderError,
 };
+use crate::read::customers;
+use crate::read::service_providers::{self, ProviderFilter, ProviderRow};
 use crate::read::visibility::Scope;
 
 pub fn router() -> Router<Arc<ApiState>> {
@@ -51,39 +48,6 @@ impl DomainError for ServiceProviderError {
         }
     }
 }
-
-#[derive(Debug, FromRow)]
-struct ProviderRow {
-    uuid: Uuid,
-    customer_uuid: Uuid,
-    description: String,
-    enable_notifications: bool,
-    created: DateTime<Utc>,
-    customer_name: String,
-    customer_slug: String,
-    customer_abbreviation: String,
-    customer_native_name: String,
-    customer_country: String,
-}
-
-const SELECT: &str = "s.uuid, s.customer_uuid, s.description, s.enable_notifications, \
-    s.created, c.name AS customer_name, c.slug AS customer_slug, \
-    c.abbreviation AS customer_abbreviation, c.native_name AS customer_native_name, \
-    c.country AS customer_country";
-
-const FROM: &str =
-    "projection.service_providers s JOIN projection.customers c ON c.uuid = s.customer_uuid";
-
-const ORDER_KEYS: &[OrderKey] = &[
-    OrderKey {
-        name: "customer_name",
-        sql: "c.name",
-    },
-    OrderKey {
-        name: "created",
-        sql: "s.created",
-    },
-];
 
 fn render(row: &ProviderRow, links: &Links, anonymous: bool) -> Value {
     let mut item = json!({
@@ -122,38 +86,24 @@ async fn list(
 ) -> Result<Response, ApiError> {
     let params = QueryParams::parse(raw.as_deref());
     let paging = Paging::from_params(&params)?;
-    let order = order_by(&params, ORDER_KEYS, "c.name", "s.uuid")?;
+    let ordering = service_providers::ordering(&sorts(&params))?;
     let customer_from_url = params
         .get("customer")
         .map(|url| crate::api::form::parse_hyperlink(url, "customers").unwrap_or(Uuid::nil()));
-    let (total, rows, paging) = fetch_page::<ProviderRow>(
-        &state.ledger.pool,
-        SELECT,
-        FROM,
-        |qb| {
-            qb.push(" WHERE true");
-            push_uuid(qb, &params, "customer_uuid", "s.customer_uuid");
-            if let Some(uuid) = customer_from_url {
-                qb.push(" AND s.customer_uuid = ");
-                qb.push_bind(uuid);
-            }
-            if let Some(keyword) = params.get("customer_keyword") {
-                let pattern = contains_pattern(keyword);
-                qb.push(" AND (c.name ILIKE ");
-                qb.push_bind(pattern.clone());
-                qb.push(" OR c.abbreviation ILIKE ");
-                qb.push_bind(pattern.clone());
-                qb.push(" OR c.native_name ILIKE ");
-                qb.push_bind(pattern);
-                qb.push(")");
-            }
-        },
-        &order,
-        paging,
-    )
-    .await?;
+    let filter = ProviderFilter {
+        customers: [
+            params.get("customer_uuid").map(filter_uuid),
+            customer_from_url,
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+        customer_keyword: params.get("customer_keyword").map(str::to_string),
+    };
+    let page = service_providers::list(&state.ledger.pool, &filter, &ordering, paging).await?;
     let anonymous = caller.is_none();
-    let items = rows
+    let items = page
+        .rows
         .iter()
         .map(|row| render(row, &links, anonymous))
         .collect();
@@ -161,16 +111,14 @@ async fn list(
         &links,
         "/api/marketplace-service-providers/",
         &params,
-        paging,
-        total,
+        page.paging,
+        page.total,
         items,
     ))
 }
 
 async fn fetch(state: &ApiState, uuid: Uuid) -> Result<ProviderRow, ApiError> {
-    sqlx::query_as(&format!("SELECT {SELECT} FROM {FROM} WHERE s.uuid = $1"))
-        .bind(uuid)
-        .fetch_optional(&state.ledger.pool)
+    service_providers::find(&state.ledger.pool, uuid)
         .await?
         .ok_or(ApiError::NotFound("ServiceProvider"))
 }
@@ -200,12 +148,7 @@ async fn create(
     let description = form.optional_str("description", 2000).unwrap_or_default();
     let enable_notifications = form.bool("enable_notifications").unwrap_or(true);
     if let Some(uuid) = customer {
-        let registered: Option<Option<Uuid>> = sqlx::query_scalar(
-            "SELECT service_provider_uuid FROM projection.customers WHERE uuid = $1",
-        )
-        .bind(uuid)
-        .fetch_optional(&state.ledger.pool)
-        .await?;
+        let registered = customers::service_provider(&state.ledger.pool, uuid).await?;
         match registered {
             None => form.error("customer", "Invalid hyperlink - Object does not exist."),
             Some(Some(_)) => form.error(

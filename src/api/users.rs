@@ -6,9 +6,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
-use sqlx::{FromRow, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::api::auth::Caller;
@@ -16,14 +14,11 @@ use crate::api::body::Body;
 use crate::api::error::{ApiError, DomainError};
 use crate::api::form::Form;
 use crate::api::links::{Links, hex, parse_path_uuid, timestamp};
-use crate::api::list::{
-    OrderKey, Paging, QueryParams, contains_pattern, fetch_page, order_by, page_response,
-    push_bools, push_contains, push_exact, push_with_caller, select_fields,
-};
+use crate::api::list::{Paging, QueryParams, page_response, parse_bool, select_fields, sorts};
 use crate::api::{ApiState, created, roles};
 use crate::app::directory::{self, CreateUserError, NewUser};
 use crate::domain::user::{User, UserCommand, UserError, UserProfile};
-use crate::read::visibility::{CONNECTED_CUSTOMERS, CONNECTED_PROJECTS};
+use crate::read::users::{self, UserFilter, UserRow};
 
 pub fn router() -> Router<Arc<ApiState>> {
     Router::new()
@@ -47,80 +42,6 @@ impl DomainError for UserError {
         }
     }
 }
-
-#[derive(Debug, FromRow)]
-struct UserRow {
-    uuid: Uuid,
-    username: String,
-    slug: String,
-    email: String,
-    first_name: String,
-    last_name: String,
-    full_name: String,
-    organization: String,
-    job_title: String,
-    phone_number: String,
-    description: String,
-    is_staff: bool,
-    is_support: bool,
-    is_active: bool,
-    date_joined: DateTime<Utc>,
-}
-
-const COLUMNS: &str = "u.uuid, u.username, u.slug, u.email, u.first_name, u.last_name, \
-    u.full_name, u.organization, u.job_title, u.phone_number, u.description, u.is_staff, \
-    u.is_support, u.is_active, u.date_joined";
-
-const ORDER_KEYS: &[OrderKey] = &[
-    OrderKey {
-        name: "full_name",
-        sql: "u.full_name",
-    },
-    OrderKey {
-        name: "email",
-        sql: "u.email",
-    },
-    OrderKey {
-        name: "phone_number",
-        sql: "u.phone_number",
-    },
-    OrderKey {
-        name: "description",
-        sql: "u.description",
-    },
-    OrderKey {
-        name: "organization",
-        sql: "u.organization",
-    },
-    OrderKey {
-        name: "job_title",
-        sql: "u.job_title",
-    },
-    OrderKey {
-        name: "username",
-        sql: "u.username",
-    },
-    OrderKey {
-        name: "is_active",
-        sql: "u.is_active",
-    },
-    OrderKey {
-        name: "is_staff",
-        sql: "u.is_staff",
-    },
-    OrderKey {
-        name: "is_support",
-        sql: "u.is_support",
-    },
-    OrderKey {
-        name: "date_joined",
-        sql: "u.date_joined",
-    },
-    OrderKey {
-        name: "registration_method",
-        sql: "u.username",
-    },
-];
 
 fn render(row: &UserRow, caller: &Caller, links: &Links, permissions: Vec<Value>) -> Value {
     let mut item = json!({
@@ -173,86 +94,31 @@ fn render(row: &UserRow, caller: &Caller, links: &Links, permissions: Vec<Value>
     item
 }
 
-/// Restricts a user query to what the caller may see (Waldur's `filter_visible_users`):
-/// themselves and the active, non-staff users holding roles where they hold roles.
-fn push_visibility(qb: &mut QueryBuilder<'_, Postgres>, caller: &Caller) {
-    if caller.sees_all() {
-        return;
-    }
-    let connected = format!(
-        "SELECT r.user_uuid FROM projection.user_roles r WHERE \
-         (r.expiration_time IS NULL OR r.expiration_time > now()) AND \
-         ((r.scope_type = 'customer' AND r.scope_uuid IN ({CONNECTED_CUSTOMERS})) OR \
-          (r.scope_type = 'project' AND r.scope_uuid IN ({CONNECTED_PROJECTS})))"
-    );
-    qb.push(" AND (u.uuid = ");
-    qb.push_bind(caller.uuid);
-    qb.push(" OR (u.is_active AND NOT u.is_staff AND u.uuid IN (");
-    push_with_caller(qb, &connected, caller.uuid);
-    qb.push(")))");
+/// A uuid filter of the user list; one that does not parse matches nothing.
+fn role_scope(params: &QueryParams, key: &str) -> Option<Uuid> {
+    params
+        .get(key)
+        .map(|raw| Uuid::parse_str(raw).unwrap_or(Uuid::nil()))
 }
 
-fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, params: &QueryParams) {
-    push_contains(
-        qb,
-        params,
-        &[
-            ("full_name", "u.full_name"),
-            ("email", "u.email"),
-            ("organization", "u.organization"),
-            ("job_title", "u.job_title"),
-        ],
-    );
-    push_exact(
-        qb,
-        params,
-        &[
-            ("username", "u.username"),
-            ("phone_number", "u.phone_number"),
-            ("description", "u.description"),
-        ],
-    );
-    push_bools(
-        qb,
-        params,
-        &[
-            ("is_active", "u.is_active"),
-            ("is_staff", "u.is_staff"),
-            ("is_support", "u.is_support"),
-        ],
-    );
-    if let Some(query) = params.get("query") {
-        let pattern = contains_pattern(query);
-        qb.push(" AND (u.full_name ILIKE ");
-        qb.push_bind(pattern.clone());
-        qb.push(" OR u.username ILIKE ");
-        qb.push_bind(pattern.clone());
-        qb.push(" OR u.email ILIKE ");
-        qb.push_bind(pattern);
-        qb.push(")");
-    }
-    if let Some(raw) = params.get("customer_uuid") {
-        let uuid = Uuid::parse_str(raw).unwrap_or(Uuid::nil());
-        qb.push(
-            " AND u.uuid IN (SELECT r.user_uuid FROM projection.user_roles r WHERE \
-             (r.scope_type = 'customer' AND r.scope_uuid = ",
-        );
-        qb.push_bind(uuid);
-        qb.push(
-            ") OR (r.scope_type = 'project' AND r.scope_uuid IN \
-             (SELECT p.uuid FROM projection.projects p WHERE p.customer_uuid = ",
-        );
-        qb.push_bind(uuid);
-        qb.push(")))");
-    }
-    if let Some(raw) = params.get("project_uuid") {
-        let uuid = Uuid::parse_str(raw).unwrap_or(Uuid::nil());
-        qb.push(
-            " AND u.uuid IN (SELECT r.user_uuid FROM projection.user_roles r \
-             WHERE r.scope_type = 'project' AND r.scope_uuid = ",
-        );
-        qb.push_bind(uuid);
-        qb.push(")");
+/// The list filters of Waldur's `UserFilter`, read from the query string.
+fn parse_filter(params: &QueryParams) -> UserFilter {
+    let text = |key: &str| params.get(key).map(str::to_string);
+    let flag = |key: &str| params.get(key).and_then(parse_bool);
+    UserFilter {
+        full_name: text("full_name"),
+        email: text("email"),
+        organization: text("organization"),
+        job_title: text("job_title"),
+        username: text("username"),
+        phone_number: text("phone_number"),
+        description: text("description"),
+        is_active: flag("is_active"),
+        is_staff: flag("is_staff"),
+        is_support: flag("is_support"),
+        query: text("query"),
+        customer: role_scope(params, "customer_uuid"),
+        project: role_scope(params, "project_uuid"),
     }
 }
 
@@ -264,24 +130,20 @@ async fn list(
 ) -> Result<Response, ApiError> {
     let params = QueryParams::parse(raw.as_deref());
     let paging = Paging::from_params(&params)?;
-    let order = order_by(&params, ORDER_KEYS, "u.username", "u.uuid")?;
-
-    let (total, rows, paging) = fetch_page::<UserRow>(
+    let ordering = users::ordering(&sorts(&params))?;
+    let filter = parse_filter(&params);
+    let page = users::list(
         &state.ledger.pool,
-        COLUMNS,
-        "projection.users u",
-        |qb| {
-            qb.push(" WHERE true");
-            push_visibility(qb, &caller);
-            push_filters(qb, &params);
-        },
-        &order,
+        &caller.viewer(),
+        &filter,
+        &ordering,
         paging,
     )
     .await?;
-    let uuids: Vec<Uuid> = rows.iter().map(|r| r.uuid).collect();
+    let uuids: Vec<Uuid> = page.rows.iter().map(|r| r.uuid).collect();
     let mut permissions = roles::user_permissions(&state, &uuids).await?;
-    let items = rows
+    let items = page
+        .rows
         .iter()
         .map(|row| {
             let granted = permissions.remove(&row.uuid).unwrap_or_default();
@@ -292,20 +154,14 @@ async fn list(
         &links,
         "/api/users/",
         &params,
-        paging,
-        total,
+        page.paging,
+        page.total,
         items,
     ))
 }
 
 async fn fetch_visible(state: &ApiState, caller: &Caller, uuid: Uuid) -> Result<UserRow, ApiError> {
-    let mut qb = QueryBuilder::new(format!(
-        "SELECT {COLUMNS} FROM projection.users u WHERE u.uuid = "
-    ));
-    qb.push_bind(uuid);
-    push_visibility(&mut qb, caller);
-    qb.build_query_as()
-        .fetch_optional(&state.ledger.pool)
+    users::find_visible(&state.ledger.pool, &caller.viewer(), uuid)
         .await?
         .ok_or(ApiError::NotFound("User"))
 }

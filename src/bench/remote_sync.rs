@@ -26,7 +26,10 @@ struct Started {
 }
 
 async fn start(url: &str, key: &SecretKey) -> anyhow::Result<Started> {
-    let name = url::Url::parse(url)?.path().trim_start_matches('/').to_string();
+    let name = url::Url::parse(url)?
+        .path()
+        .trim_start_matches('/')
+        .to_string();
     recreate(url, &name).await?;
     let mut server = ServerConfig {
         listen: "127.0.0.1:0".parse().expect("a valid address"),
@@ -40,7 +43,10 @@ async fn start(url: &str, key: &SecretKey) -> anyhow::Result<Started> {
         ..LedgerOptions::default()
     };
     let app = Application::build(&DatabaseConfig::new(url), &server, options).await?;
-    let token = app.admin_token.clone().context("a fresh database has no admin token")?;
+    let token = app
+        .admin_token
+        .clone()
+        .context("a fresh database has no admin token")?;
     let base = format!("http://{}", app.address());
     let ledger = app.ledger();
     tokio::spawn(app.run_until(std::future::pending()));
@@ -51,7 +57,12 @@ async fn start(url: &str, key: &SecretKey) -> anyhow::Result<Started> {
     })
 }
 
-async fn post(client: &reqwest::Client, at: &Started, path: &str, body: Value) -> anyhow::Result<Value> {
+async fn post(
+    client: &reqwest::Client,
+    at: &Started,
+    path: &str,
+    body: Value,
+) -> anyhow::Result<Value> {
     let url = format!("{}{path}", at.base);
     call(client, reqwest::Method::POST, &url, &at.token, Some(body)).await
 }
@@ -65,7 +76,13 @@ pub async fn measure(database: &DatabaseConfig, count: usize) -> anyhow::Result<
     let client = reqwest::Client::new();
 
     // The remote: an organization publishing `count` active shared offerings in a category.
-    let organization = post(&client, &remote, "/api/customers/", json!({"name": "Remote Org"})).await?;
+    let organization = post(
+        &client,
+        &remote,
+        "/api/customers/",
+        json!({"name": "Remote Org"}),
+    )
+    .await?;
     post(
         &client,
         &remote,
@@ -73,7 +90,13 @@ pub async fn measure(database: &DatabaseConfig, count: usize) -> anyhow::Result<
         json!({"customer": organization["url"]}),
     )
     .await?;
-    let category = post(&client, &remote, "/api/marketplace-categories/", json!({"title": "HPC"})).await?;
+    let category = post(
+        &client,
+        &remote,
+        "/api/marketplace-categories/",
+        json!({"title": "HPC"}),
+    )
+    .await?;
     let organization_uuid = uuid_of(&organization)?;
     let category_uuid = uuid_of(&category)?;
     let ctx = CommandContext::new(Actor::System, Source::Cli, "bench");
@@ -131,18 +154,30 @@ pub async fn measure(database: &DatabaseConfig, count: usize) -> anyhow::Result<
             endpoints: Vec::new(),
             at: ctx.now,
         };
-        remote.ledger.execute_unprojected::<Offering>(&id, create, &ctx).await?;
+        remote
+            .ledger
+            .execute_unprojected::<Offering>(&id, create, &ctx)
+            .await?;
         let activate = OfferingCommand::Transition {
             action: Lifecycle::Activate,
             paused_reason: None,
             at: ctx.now,
         };
-        remote.ledger.execute_unprojected::<Offering>(&id, activate, &ctx).await?;
+        remote
+            .ledger
+            .execute_unprojected::<Offering>(&id, activate, &ctx)
+            .await?;
     }
     remote.ledger.projector.catch_up().await?;
 
     // The local ledger: a provider to publish what it imports, and the sync.
-    let provider = post(&client, &local, "/api/customers/", json!({"name": "Local Provider"})).await?;
+    let provider = post(
+        &client,
+        &local,
+        "/api/customers/",
+        json!({"name": "Local Provider"}),
+    )
+    .await?;
     let service_provider = post(
         &client,
         &local,
@@ -150,8 +185,13 @@ pub async fn measure(database: &DatabaseConfig, count: usize) -> anyhow::Result<
         json!({"customer": provider["url"]}),
     )
     .await?;
-    let local_category =
-        post(&client, &local, "/api/marketplace-categories/", json!({"title": "Local HPC"})).await?;
+    let local_category = post(
+        &client,
+        &local,
+        "/api/marketplace-categories/",
+        json!({"title": "Local HPC"}),
+    )
+    .await?;
     let sync = post(
         &client,
         &local,

@@ -7,6 +7,13 @@ use std::collections::HashSet;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+/// Who is asking: a user, and whether they see everything (staff and global support).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Viewer {
+    pub uuid: Uuid,
+    pub sees_all: bool,
+}
+
 /// A grant is in force while it has no expiry or the expiry is in the future.
 pub const ACTIVE_GRANT: &str = "(r.expiration_time IS NULL OR r.expiration_time > now())";
 
@@ -36,7 +43,8 @@ pub enum Scope {
 }
 
 impl Scope {
-    fn parts(self) -> (&'static str, Uuid) {
+    /// The scope's type as the role grants name it (`customer`, `project`) and its uuid.
+    pub fn parts(self) -> (&'static str, Uuid) {
         match self {
             Scope::Customer(uuid) => ("customer", uuid),
             Scope::Project(uuid) => ("project", uuid),

@@ -1,5 +1,6 @@
 //! The event store and everything that reads the log directly.
 //!
+//! - [`blobs`]: content-addressed blobs (order attachments), stored once per sha256.
 //! - [`codec`]: what an event becomes in the log, checked to read back as itself.
 //! - [`db`]: connecting, creating the database on first start, applying `migrations/`.
 //! - [`metadata`]: who/what/when stamped on every event.
@@ -9,6 +10,7 @@
 //! - [`secrets`]: remote tokens and API keys, encrypted, outside the log.
 //! - [`tokens`]: API tokens and the hash that is all the ledger stores of them.
 
+pub mod blobs;
 pub mod codec;
 pub mod commands;
 pub mod db;

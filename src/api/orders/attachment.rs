@@ -18,13 +18,13 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use crate::api::ApiState;
 use crate::api::auth::Caller;
 use crate::api::error::ApiError;
 use crate::api::links::{Links, hex};
 use crate::domain::order::{Attachment, OrderCommand, OrderState};
+use crate::store::blobs::{self, Blob};
 
 use super::actions::{load, run};
 
@@ -134,22 +134,6 @@ fn require_pdf(upload: &Upload) -> Result<(), ApiError> {
     }
 }
 
-/// Stores the bytes under their sha256 (once) and returns the hash.
-async fn store_blob(state: &ApiState, bytes: &[u8]) -> Result<String, ApiError> {
-    let sha256 = hex::encode(Sha256::digest(bytes));
-    sqlx::query(
-        "INSERT INTO blobs (sha256, content_type, size, content) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (sha256) DO NOTHING",
-    )
-    .bind(&sha256)
-    .bind(PDF)
-    .bind(bytes.len() as i64)
-    .bind(bytes)
-    .execute(&state.ledger.pool)
-    .await?;
-    Ok(sha256)
-}
-
 async fn update_attachment(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -161,7 +145,7 @@ async fn update_attachment(
     target.require_state(&EDITABLE)?;
     let upload = read_upload(multipart).await?;
     require_pdf(&upload)?;
-    let sha256 = store_blob(&state, &upload.bytes).await?;
+    let sha256 = blobs::put(&state.ledger.pool, PDF, &upload.bytes).await?;
     let ctx = caller.ctx();
     let attachment = Attachment {
         sha256,
@@ -213,12 +197,12 @@ async fn download(
     let Some(attachment) = &target.order.attachment else {
         return Err(ApiError::NotFoundDetail("Not found.".to_string()));
     };
-    let row: Option<(String, Vec<u8>)> =
-        sqlx::query_as("SELECT content_type, content FROM blobs WHERE sha256 = $1")
-            .bind(&attachment.sha256)
-            .fetch_optional(&state.ledger.pool)
-            .await?;
-    let Some((content_type, content)) = row else {
+    let blob = blobs::get(&state.ledger.pool, &attachment.sha256).await?;
+    let Some(Blob {
+        content_type,
+        content,
+    }) = blob
+    else {
         return Err(ApiError::internal(anyhow::anyhow!(
             "the blob {} of order {} is missing",
             attachment.sha256,

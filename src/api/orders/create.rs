@@ -15,7 +15,6 @@ use axum::response::Response;
 use axum::routing::post;
 use chrono::NaiveDate;
 use serde_json::{Map, Value, json};
-use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use crate::api::auth::Caller;
@@ -34,22 +33,10 @@ use crate::domain::resource::{ResourceCommand, ResourceSpec};
 use super::placement::{
     INVALID_OBJECT, PlanRef, check_limits, check_plan, parse_limits, parse_plan_url, place, prices,
 };
-use super::{JOINS, OrderRow, SELECT, render};
+use super::render;
 
 pub fn router() -> Router<Arc<ApiState>> {
     Router::new().route("/api/marketplace-orders/", post(create))
-}
-
-/// The project an order is placed in, with its organization.
-#[derive(sqlx::FromRow)]
-struct ProjectRow {
-    name: String,
-    customer_uuid: Uuid,
-    start_date: Option<NaiveDate>,
-    end_date: Option<NaiveDate>,
-    customer_name: String,
-    customer_blocked: bool,
-    customer_archived: bool,
 }
 
 /// The fields of the body, once every one of them parsed.
@@ -72,7 +59,7 @@ async fn read_input(
 ) -> Result<Option<Input>, ApiError> {
     let project = form.hyperlink("project", "projects", true);
     if let Some(uuid) = project
-        && !crate::api::projects::is_visible(state, caller, uuid).await?
+        && !crate::read::projects::is_visible(&state.ledger.pool, &caller.viewer(), uuid).await?
     {
         form.error("project", INVALID_OBJECT);
     }
@@ -200,16 +187,9 @@ pub async fn create(
     }
 
     // The consumer side.
-    let project: ProjectRow = sqlx::query_as(
-        "SELECT p.name, p.customer_uuid, p.start_date, p.end_date, c.name AS customer_name, \
-         c.blocked AS customer_blocked, c.archived AS customer_archived \
-         FROM projection.projects p JOIN projection.customers c ON c.uuid = p.customer_uuid \
-         WHERE p.uuid = $1",
-    )
-    .bind(input.project)
-    .fetch_optional(&state.ledger.pool)
-    .await?
-    .ok_or_else(|| ApiError::field("project", INVALID_OBJECT))?;
+    let project = crate::read::projects::standing(&state.ledger.pool, input.project)
+        .await?
+        .ok_or_else(|| ApiError::field("project", INVALID_OBJECT))?;
     if project.customer_blocked {
         return Err(ApiError::invalid("Blocked organization is not available."));
     }
@@ -301,13 +281,7 @@ pub async fn create(
     )
     .await?;
 
-    let mut qb = QueryBuilder::new(format!(
-        "SELECT {SELECT} FROM projection.orders o {JOINS} WHERE o.uuid = "
-    ));
-    qb.push_bind(order_uuid);
-    let row: OrderRow = qb
-        .build_query_as()
-        .fetch_optional(&state.ledger.pool)
+    let row = crate::read::orders::find(&state.ledger.pool, order_uuid)
         .await?
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the new order is not projected")))?;
     let mut body = render(&row, &links, &caller)?;

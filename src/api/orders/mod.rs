@@ -10,20 +10,19 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use sqlx::{FromRow, Postgres, QueryBuilder};
-use uuid::Uuid;
+use sqlx::{Postgres, QueryBuilder};
 
 use crate::api::ApiState;
 use crate::api::auth::Caller;
 use crate::api::error::ApiError;
 use crate::api::links::{Links, hex, parse_path_uuid, timestamp};
-use crate::api::list::{
-    OrderKey, Paging, QueryParams, order_by, page_response, push_one_of, select_fields,
-};
+use crate::api::list::{Paging, QueryParams, page_response, select_fields, sorts};
 use crate::api::offerings::{PlanSide, decimal_string, number, plan_url};
 use crate::domain::offering::Offering;
-use crate::domain::order::{Order, OrderState, OrderType};
+use crate::domain::order::{Order, OrderState};
 use crate::domain::resource::Resource;
+use crate::read;
+use crate::read::orders::OrderRow;
 
 mod actions;
 mod attachment;
@@ -44,170 +43,9 @@ pub fn router() -> Router<Arc<ApiState>> {
         .merge(update::router())
 }
 
-/// An order with everything its answer shows.
-#[derive(FromRow)]
-struct OrderRow {
-    order_doc: Value,
-    offering_doc: Option<Value>,
-    resource_doc: Option<Value>,
-    project_name: Option<String>,
-    project_slug: Option<String>,
-    project_description: Option<String>,
-    customer_name: Option<String>,
-    customer_slug: Option<String>,
-    provider_name: Option<String>,
-    category_title: Option<String>,
-    created_by_username: Option<String>,
-    created_by_full_name: Option<String>,
-    consumer_reviewer_username: Option<String>,
-    consumer_reviewer_full_name: Option<String>,
-    provider_reviewer_username: Option<String>,
-    provider_reviewer_full_name: Option<String>,
-}
-
-const SELECT: &str = "o.document AS order_doc, f.document AS offering_doc, \
-    r.document AS resource_doc, p.name AS project_name, p.slug AS project_slug, \
-    p.description AS project_description, c.name AS customer_name, c.slug AS customer_slug, \
-    pc.name AS provider_name, k.title AS category_title, \
-    cb.username AS created_by_username, cb.full_name AS created_by_full_name, \
-    crv.username AS consumer_reviewer_username, crv.full_name AS consumer_reviewer_full_name, \
-    prv.username AS provider_reviewer_username, prv.full_name AS provider_reviewer_full_name";
-
-const JOINS: &str = "LEFT JOIN projection.offerings f ON f.uuid = o.offering_uuid \
-    LEFT JOIN projection.resources r ON r.uuid = o.resource_uuid \
-    LEFT JOIN projection.projects p ON p.uuid = o.project_uuid \
-    LEFT JOIN projection.customers c ON c.uuid = o.customer_uuid \
-    LEFT JOIN projection.customers pc ON pc.uuid = o.provider_customer_uuid \
-    LEFT JOIN projection.categories k ON k.uuid = f.category_uuid \
-    LEFT JOIN projection.users cb ON cb.uuid = o.created_by \
-    LEFT JOIN projection.users crv ON crv.uuid = o.consumer_reviewed_by \
-    LEFT JOIN projection.users prv ON prv.uuid = o.provider_reviewed_by";
-
-const ORDER_KEYS: &[OrderKey] = &[
-    OrderKey {
-        name: "created",
-        sql: "o.created",
-    },
-    OrderKey {
-        name: "consumer_reviewed_at",
-        sql: "o.consumer_reviewed_at",
-    },
-    OrderKey {
-        name: "cost",
-        sql: "o.cost",
-    },
-    OrderKey {
-        name: "state",
-        sql: "o.state",
-    },
-];
-
-/// Staff and support see every order; others those of projects and customers they work in,
-/// and those placed for offerings of customers they work for.
+/// Limits a query over `projection.orders o` to the orders the caller sees.
 fn push_visibility(qb: &mut QueryBuilder<'_, Postgres>, caller: &Caller) {
-    if caller.sees_all() {
-        return;
-    }
-    // `= ANY(ARRAY(...))` reads the caller's scopes once and lets each arm use its index
-    // (`IN (subquery)` under OR would filter every order row instead).
-    let roles = |qb: &mut QueryBuilder<'_, Postgres>, scope: &str| {
-        qb.push(format!(
-            " = ANY(ARRAY(SELECT r.scope_uuid FROM projection.user_roles r \
-             WHERE r.scope_type = '{scope}' \
-             AND (r.expiration_time IS NULL OR r.expiration_time > now()) AND r.user_uuid = "
-        ));
-        qb.push_bind(caller.uuid);
-        qb.push("))");
-    };
-    qb.push(" AND (o.project_uuid");
-    roles(qb, "project");
-    qb.push(" OR o.customer_uuid");
-    roles(qb, "customer");
-    qb.push(" OR o.provider_customer_uuid");
-    roles(qb, "customer");
-    qb.push(")");
-}
-
-fn parse_list<T>(
-    params: &QueryParams,
-    key: &str,
-    parse: impl Fn(&str) -> Option<T>,
-) -> Result<Vec<T>, ApiError> {
-    params
-        .all(key)
-        .into_iter()
-        .map(|value| {
-            parse(value).ok_or_else(|| {
-                ApiError::field(
-                    key,
-                    format!("Select a valid choice. {value} is not one of the available choices."),
-                )
-            })
-        })
-        .collect()
-}
-
-/// The list filters: `state` and `type` are repeatable; uuids that do not parse match
-/// nothing.
-fn push_filters(
-    qb: &mut QueryBuilder<'_, Postgres>,
-    params: &QueryParams,
-    states: &[OrderState],
-    types: &[OrderType],
-) {
-    let names = |names: Vec<&str>| names.into_iter().map(str::to_string).collect();
-    push_one_of(
-        qb,
-        "o.state",
-        names(states.iter().map(|s| s.as_str()).collect()),
-    );
-    push_one_of(
-        qb,
-        "o.type",
-        names(types.iter().map(|t| t.as_str()).collect()),
-    );
-    // `offering_uuid` is an "in" filter in newest Waldur: comma-separated uuids.
-    if let Some(raw) = params.get("offering_uuid") {
-        let uuids: Vec<Uuid> = raw
-            .split(',')
-            .map(|v| Uuid::parse_str(v.trim()).unwrap_or(Uuid::nil()))
-            .collect();
-        push_one_of(qb, "o.offering_uuid", uuids);
-    }
-    for (param, column) in [
-        ("project_uuid", "o.project_uuid"),
-        ("customer_uuid", "o.customer_uuid"),
-        ("provider_uuid", "o.provider_customer_uuid"),
-        ("resource_uuid", "o.resource_uuid"),
-    ] {
-        crate::api::list::push_uuid(qb, params, param, column);
-    }
-    if let Some(url) = params.get("offering") {
-        // Waldur links the provider offering here; orders show the public one: take either.
-        let uuid = crate::api::form::parse_hyperlink(url, "marketplace-public-offerings")
-            .or_else(|_| crate::api::form::parse_hyperlink(url, "marketplace-provider-offerings"))
-            .unwrap_or(Uuid::nil());
-        qb.push(" AND o.offering_uuid = ");
-        qb.push_bind(uuid);
-    }
-    let offering_types: Vec<String> = params
-        .all("offering_type")
-        .into_iter()
-        .map(str::to_string)
-        .collect();
-    if !offering_types.is_empty() {
-        qb.push(" AND o.offering_uuid IN (SELECT uuid FROM projection.offerings WHERE type = ANY(");
-        qb.push_bind(offering_types);
-        qb.push("))");
-    }
-    if let Some(raw) = params.get("category_uuid") {
-        let uuid = Uuid::parse_str(raw.trim()).unwrap_or(Uuid::nil());
-        qb.push(
-            " AND o.offering_uuid IN (SELECT uuid FROM projection.offerings WHERE category_uuid = ",
-        );
-        qb.push_bind(uuid);
-        qb.push(")");
-    }
+    read::orders::push_visibility(qb, &caller.viewer());
 }
 
 async fn list(
@@ -218,45 +56,28 @@ async fn list(
 ) -> Result<Response, ApiError> {
     let params = QueryParams::parse(raw.as_deref());
     let paging = Paging::from_params(&params)?;
-    let order = order_by(&params, ORDER_KEYS, "o.created", "o.uuid")?;
-    let states = parse_list(&params, "state", OrderState::parse)?;
-    let types = parse_list(&params, "type", OrderType::parse)?;
-    let more = filters::OrderFilters::parse(&params, &caller, &state)?;
-    let filters = |qb: &mut QueryBuilder<'_, Postgres>| {
-        qb.push(" WHERE true");
-        push_visibility(qb, &caller);
-        push_filters(qb, &params, &states, &types);
-        more.push(qb);
-    };
-    let mut count = QueryBuilder::new("SELECT count(*) FROM projection.orders o");
-    filters(&mut count);
-    let total: i64 = count
-        .build_query_scalar()
-        .fetch_one(&state.ledger.pool)
-        .await?;
-    let paging = paging.resolve(total)?;
-    // Page the narrow table first, then join only the rows shown.
-    let mut page = QueryBuilder::new(
-        "WITH page AS (SELECT o.uuid, o.created, o.consumer_reviewed_at, o.cost, o.state \
-         FROM projection.orders o",
-    );
-    filters(&mut page);
-    page.push(format!(" ORDER BY {order} LIMIT "));
-    page.push_bind(paging.limit());
-    page.push(" OFFSET ");
-    page.push_bind(paging.offset());
-    page.push(format!(
-        ") SELECT {SELECT} FROM page JOIN projection.orders o ON o.uuid = page.uuid {JOINS} \
-         ORDER BY {}",
-        order.replace("o.", "page.")
-    ));
-    let rows: Vec<OrderRow> = page.build_query_as().fetch_all(&state.ledger.pool).await?;
-    let items = rows
+    let ordering = read::orders::ordering(&sorts(&params))?;
+    let filter = filters::parse(&params, &caller, &state)?;
+    let page = read::orders::list(
+        &state.ledger.pool,
+        &caller.viewer(),
+        &filter,
+        &ordering,
+        paging,
+    )
+    .await?;
+    let items = page
+        .rows
         .iter()
         .map(|row| render(row, &links, &caller))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(page_response(
-        &links, COLLECTION, &params, paging, total, items,
+        &links,
+        COLLECTION,
+        &params,
+        page.paging,
+        page.total,
+        items,
     ))
 }
 
@@ -269,14 +90,7 @@ async fn retrieve(
 ) -> Result<Json<Value>, ApiError> {
     let uuid = parse_path_uuid(&raw_uuid, "Order")?;
     let params = QueryParams::parse(raw.as_deref());
-    let mut qb = QueryBuilder::new(format!(
-        "SELECT {SELECT} FROM projection.orders o {JOINS} WHERE o.uuid = "
-    ));
-    qb.push_bind(uuid);
-    push_visibility(&mut qb, &caller);
-    let row: OrderRow = qb
-        .build_query_as()
-        .fetch_optional(&state.ledger.pool)
+    let row = read::orders::find_visible(&state.ledger.pool, &caller.viewer(), uuid)
         .await?
         .ok_or(ApiError::NotFound("Order"))?;
     Ok(Json(select_fields(render(&row, &links, &caller)?, &params)))

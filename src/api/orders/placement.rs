@@ -124,13 +124,7 @@ pub(crate) async fn check_plan<'a>(
         .filter(|p| !p.archived)
         .ok_or_else(unavailable)?;
     if let Some(max_amount) = plan.max_amount {
-        let used: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM projection.resources \
-             WHERE plan_uuid = $1 AND state <> 'Terminated'",
-        )
-        .bind(plan.uuid)
-        .fetch_one(&state.ledger.pool)
-        .await?;
+        let used = crate::read::resources::count_on_plan(&state.ledger.pool, plan.uuid).await?;
         if used >= max_amount {
             return Err(unavailable());
         }

@@ -15,7 +15,6 @@ use axum::extract::{Path, State};
 use axum::routing::put;
 use axum::{Json, Router};
 use serde_json::{Map, Value};
-use sqlx::QueryBuilder;
 
 use crate::api::ApiState;
 use crate::api::auth::Caller;
@@ -29,7 +28,7 @@ use crate::domain::resource::ResourceCommand;
 
 use super::actions::{Target, load, require, run_with_resource};
 use super::placement::{check_limits, parse_limits, prices};
-use super::{JOINS, OrderRow, SELECT, render};
+use super::render;
 
 pub fn router() -> Router<Arc<ApiState>> {
     Router::new().route("/api/marketplace-orders/{uuid}/", put(update).patch(update))
@@ -128,13 +127,7 @@ async fn update(
     )
     .await?;
 
-    let mut qb = QueryBuilder::new(format!(
-        "SELECT {SELECT} FROM projection.orders o {JOINS} WHERE o.uuid = "
-    ));
-    qb.push_bind(target.uuid);
-    let row: OrderRow = qb
-        .build_query_as()
-        .fetch_optional(&state.ledger.pool)
+    let row = crate::read::orders::find(&state.ledger.pool, target.uuid)
         .await?
         .ok_or(ApiError::NotFound("Order"))?;
     Ok(Json(render(&row, &links, &caller)?))

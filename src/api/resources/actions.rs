@@ -76,15 +76,6 @@ struct Target {
     customer_archived: bool,
 }
 
-#[derive(sqlx::FromRow)]
-struct ConsumerRow {
-    name: String,
-    start_date: Option<NaiveDate>,
-    end_date: Option<NaiveDate>,
-    blocked: bool,
-    archived: bool,
-}
-
 /// The resource if the caller sees it from `side`, else 404.
 async fn load(
     state: &ApiState,
@@ -108,30 +99,19 @@ async fn load(
     .into_iter()
     .next()
     .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a resource without its offering")))?;
-    let consumer: Option<ConsumerRow> = sqlx::query_as(
-        "SELECT p.name, p.start_date, p.end_date, c.blocked, c.archived \
-         FROM projection.projects p JOIN projection.customers c ON c.uuid = p.customer_uuid \
-         WHERE p.uuid = $1",
-    )
-    .bind(spec.project_uuid)
-    .fetch_optional(&state.ledger.pool)
-    .await?;
-    let consumer = consumer.unwrap_or(ConsumerRow {
-        name: String::new(),
-        start_date: None,
-        end_date: None,
-        blocked: false,
-        archived: false,
-    });
+    let consumer = crate::read::projects::standing(&state.ledger.pool, spec.project_uuid).await?;
     Ok(Target {
         resource,
         spec,
         record,
-        project_name: consumer.name,
-        project_start_date: consumer.start_date,
-        project_end_date: consumer.end_date,
-        customer_blocked: consumer.blocked,
-        customer_archived: consumer.archived,
+        project_name: consumer
+            .as_ref()
+            .map(|p| p.name.clone())
+            .unwrap_or_default(),
+        project_start_date: consumer.as_ref().and_then(|p| p.start_date),
+        project_end_date: consumer.as_ref().and_then(|p| p.end_date),
+        customer_blocked: consumer.as_ref().is_some_and(|p| p.customer_blocked),
+        customer_archived: consumer.as_ref().is_some_and(|p| p.customer_archived),
     })
 }
 
@@ -170,13 +150,8 @@ impl Target {
 
     /// 400 when an order for the resource is still pending or executing.
     async fn require_no_pending_order(&self, state: &ApiState) -> Result<(), ApiError> {
-        let pending: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM projection.orders WHERE resource_uuid = $1 \
-             AND state IN ('pending-consumer', 'pending-provider', 'executing'))",
-        )
-        .bind(self.spec.uuid)
-        .fetch_one(&state.ledger.pool)
-        .await?;
+        let pending =
+            crate::read::orders::resource_has_pending(&state.ledger.pool, self.spec.uuid).await?;
         if pending {
             Err(ApiError::invalid(
                 "Pending order for resource already exists.",

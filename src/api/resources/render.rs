@@ -15,7 +15,8 @@ use crate::domain::offering::model::BillingType;
 use crate::domain::offering::pricing::plan_estimate;
 use crate::domain::resource::{Resource, ResourceState};
 
-use super::{ResourceRow, Side};
+use super::Side;
+use crate::read::resources::ResourceRow;
 
 fn decode<T: serde::de::DeserializeOwned>(value: &Value, what: &str) -> Result<T, ApiError> {
     serde_json::from_value(value.clone())
