@@ -19,6 +19,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use futures::StreamExt;
 use serde_json::{Value, json};
 use sqlx::{ConnectOptions, Connection, PgConnection};
 use uuid::Uuid;
@@ -73,6 +74,28 @@ impl RunLock {
         // Closing the session releases its advisory locks.
         let _ = self.conn.close().await;
     }
+}
+
+/// Offering commands of one category applied at once.
+const CONCURRENT_COMMANDS: usize = 8;
+
+/// One offering command under way.
+type Applying<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>>;
+
+/// What a run does about one remote offering.
+enum Step {
+    /// A match; `content` is what it becomes when `fields` differ.
+    Update {
+        uuid: Uuid,
+        fields: Vec<String>,
+        content: Option<Box<RemoteContent>>,
+    },
+    Create {
+        uuid: Uuid,
+        slug: String,
+    },
+    Failed(String),
 }
 
 /// What the run read from the remote before changing anything.
@@ -397,49 +420,95 @@ impl<'a> Applier<'a> {
             .cloned()
             .unwrap_or_default();
         report.offerings = offerings.len() as u32;
-        for remote in offerings {
+        // Decide in order (slugs are given one by one), then apply the commands a few at a
+        // time: each offering is an aggregate of its own.
+        let mut steps = Vec::with_capacity(offerings.len());
+        for remote in &offerings {
+            let step = match self.existing.get(&remote.uuid) {
+                Some((uuid, current)) => {
+                    let content = Self::content(current, remote, mapping.local_category_uuid);
+                    let fields = current.remote_changes(&content, self.run).fields;
+                    Step::Update {
+                        uuid: *uuid,
+                        content: (!fields.is_empty()).then(|| Box::new(content)),
+                        fields,
+                    }
+                }
+                None => match self.slug(remote.name()).await {
+                    Ok(slug) => Step::Create {
+                        uuid: Uuid::new_v4(),
+                        slug,
+                    },
+                    Err(message) => Step::Failed(message),
+                },
+            };
+            steps.push(step);
+        }
+        let category = mapping.local_category_uuid;
+        let this = &*self;
+        let pending: Vec<Applying<'_>> = offerings
+            .iter()
+            .zip(steps.iter())
+            .map(|(remote, step)| -> Applying<'_> {
+                match step {
+                    Step::Update {
+                        uuid,
+                        content: Some(content),
+                        ..
+                    } => Box::pin(this.apply_update(*uuid, content)),
+                    Step::Update { content: None, .. } => Box::pin(async { Ok(()) }),
+                    Step::Create { uuid, slug } => {
+                        Box::pin(this.create(*uuid, slug.clone(), remote, category))
+                    }
+                    Step::Failed(message) => {
+                        let message = message.clone();
+                        Box::pin(async move { Err(message) })
+                    }
+                }
+            })
+            .collect();
+        let outcomes: Vec<Result<(), String>> = futures::stream::iter(pending)
+            .buffered(CONCURRENT_COMMANDS)
+            .collect()
+            .await;
+        for ((remote, step), outcome) in offerings.iter().zip(steps).zip(outcomes) {
             let name = remote.name().to_string();
             report.log.push_str(&format!("\tProcessing {name}...\n"));
-            let outcome = match self.existing.get(&remote.uuid).cloned() {
-                Some((uuid, current)) => self
-                    .update(uuid, &current, &remote, mapping.local_category_uuid)
-                    .await
-                    .map(|fields| {
-                        self.seen.insert(uuid);
-                        (!fields.is_empty()).then(|| {
-                            report.log.push_str(&format!(
-                                "The offering {name} / {local_title} has been updated \
-                                 successfully. \n"
-                            ));
-                            report.updated.push(OfferingChange {
-                                offering_uuid: uuid,
-                                remote_uuid: Some(remote.uuid),
-                                name: name.clone(),
-                                fields,
-                            });
-                        });
-                    }),
-                None => self
-                    .create(&remote, mapping.local_category_uuid)
-                    .await
-                    .map(|uuid| {
-                        self.seen.insert(uuid);
-                        report.log.push_str(&format!(
-                            "Creation of offering {name} / {local_title} completed \
-                             successfully. \n"
-                        ));
-                        report.created.push(OfferingChange {
-                            offering_uuid: uuid,
-                            remote_uuid: Some(remote.uuid),
-                            name: name.clone(),
-                            fields: Vec::new(),
-                        });
-                    }),
-            };
             if let Err(message) = outcome {
                 let error = format!("{name} ({}): {message}", remote.uuid.simple());
                 report.log.push_str(&format!("{error}\n"));
                 report.errors.push(error);
+                continue;
+            }
+            match step {
+                Step::Update { uuid, fields, .. } => {
+                    self.seen.insert(uuid);
+                    if !fields.is_empty() {
+                        report.log.push_str(&format!(
+                            "The offering {name} / {local_title} has been updated \
+                             successfully. \n"
+                        ));
+                        report.updated.push(OfferingChange {
+                            offering_uuid: uuid,
+                            remote_uuid: Some(remote.uuid),
+                            name,
+                            fields,
+                        });
+                    }
+                }
+                Step::Create { uuid, .. } => {
+                    self.seen.insert(uuid);
+                    report.log.push_str(&format!(
+                        "Creation of offering {name} / {local_title} completed successfully. \n"
+                    ));
+                    report.created.push(OfferingChange {
+                        offering_uuid: uuid,
+                        remote_uuid: Some(remote.uuid),
+                        name,
+                        fields: Vec::new(),
+                    });
+                }
+                Step::Failed(_) => {}
             }
         }
         report
@@ -507,32 +576,20 @@ impl<'a> Applier<'a> {
         }
     }
 
-    /// Brings an imported offering equal to its remote. Returns the fields that changed.
-    async fn update(
-        &self,
-        uuid: Uuid,
-        current: &Offering,
-        remote: &RemoteOffering,
-        category: Uuid,
-    ) -> Result<Vec<String>, String> {
-        let content = Self::content(current, remote, category);
-        let changes = current.remote_changes(&content, self.run);
-        if changes.is_empty() {
-            return Ok(Vec::new());
-        }
+    /// Brings an imported offering equal to its remote.
+    async fn apply_update(&self, uuid: Uuid, content: &RemoteContent) -> Result<(), String> {
         self.ledger
             .execute_unprojected::<Offering>(
                 &uuid.simple().to_string(),
                 OfferingCommand::SyncFromRemote {
-                    content: Box::new(content),
+                    content: Box::new(content.clone()),
                     run: self.run,
                     at: self.ctx.now,
                 },
                 self.ctx,
             )
             .await
-            .map_err(|err| err.to_string())?;
-        Ok(changes.fields)
+            .map_err(|err| err.to_string())
     }
 
     async fn slug(&mut self, name: &str) -> Result<String, String> {
@@ -555,8 +612,13 @@ impl<'a> Applier<'a> {
     }
 
     /// Imports a remote offering the provider does not have yet.
-    async fn create(&mut self, remote: &RemoteOffering, category: Uuid) -> Result<Uuid, String> {
-        let uuid = Uuid::new_v4();
+    async fn create(
+        &self,
+        uuid: Uuid,
+        slug: String,
+        remote: &RemoteOffering,
+        category: Uuid,
+    ) -> Result<(), String> {
         let mut settings = OfferingSettings::default();
         settings.secret_options.insert(
             "api_url".into(),
@@ -581,7 +643,6 @@ impl<'a> Applier<'a> {
             ..Offering::default()
         };
         let content = Self::content(&blank, remote, category);
-        let slug = self.slug(remote.name()).await?;
         let id = uuid.simple().to_string();
         self.ledger
             .execute_unprojected::<Offering>(
@@ -621,7 +682,7 @@ impl<'a> Applier<'a> {
                 .await
                 .map_err(|err| err.to_string())?;
         }
-        Ok(uuid)
+        Ok(())
     }
 
     /// Archives every imported offering this run did not see. Returns them, the log lines
