@@ -5,11 +5,14 @@
 //! Beside it, the rules every caller shares, each taking typed inputs and a command context
 //! and answering with an [`error::AppError`] (no HTTP types below this line):
 //! - [`directory`]: users, tokens and the first admin.
+//! - [`offerings`]: creating offerings (from a provider, an import or another Waldur),
+//!   their lifecycle and the edits of their parts.
 //! - [`orders`]: order rules shared by the API and the scheduler.
 //! - [`error`]: why a rule or a command did not go through.
 
 pub mod directory;
 pub mod error;
+pub mod offerings;
 pub mod orders;
 
 use std::sync::Arc;

@@ -16,7 +16,7 @@ use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::input::{new_component, nullable_int, read_component};
+use super::input::{nullable_int, read_component};
 use super::{
     OfferingRecord, PARTITION_FIELDS, PartitionField, execute, has_resources, provider_record,
     render_partition_details, require, require_customer_available,
@@ -28,6 +28,7 @@ use crate::api::error::{ApiError, DomainError};
 use crate::api::form::Form;
 use crate::api::links::parse_path_uuid;
 use crate::api::number;
+use crate::app::offerings::new_component;
 use crate::domain::offering::model::{Component, OfferingState, Partition};
 use crate::domain::offering::{OfferingCommand, OfferingError};
 

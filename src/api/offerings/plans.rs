@@ -219,7 +219,7 @@ async fn create(
     form.finish()?;
     let record = record.expect("validated");
     require(&state, &caller, &record, "OFFERING.CREATE_PLAN").await?;
-    let plan = input::new_plan(&changes, Uuid::new_v4());
+    let plan = crate::app::offerings::new_plan(&changes, Uuid::new_v4());
     let plan_uuid = plan.uuid;
     let ctx = caller.ctx();
     let command = OfferingCommand::AddPlan { plan, at: ctx.now };

@@ -30,7 +30,8 @@ use crate::api::list::{
     push_contains, push_exact, push_uuid, select_fields,
 };
 use crate::api::{ApiState, created, no_content};
-use crate::domain::offering::model::{Component, Endpoint, OfferingDetails, OfferingState};
+use crate::app::offerings::{self, NewOffering};
+use crate::domain::offering::model::{Endpoint, OfferingState};
 use crate::domain::offering::{Lifecycle, OfferingCommand, types};
 use crate::read::visibility::Scope;
 
@@ -385,36 +386,6 @@ async fn read_category(
     Ok(Some(uuid))
 }
 
-/// The builtin components of a type, with limits from the request applied.
-fn builtin_components(kind: &types::OfferingType, limits: &Map<String, Value>) -> Vec<Component> {
-    kind.builtin_components
-        .iter()
-        .map(|b| {
-            let limit = limits.get(b.component_type);
-            let int = |key: &str| limit.and_then(|l| l.get(key)).and_then(Value::as_i64);
-            Component {
-                uuid: Uuid::new_v4(),
-                component_type: b.component_type.to_string(),
-                name: b.name.to_string(),
-                description: String::new(),
-                billing_type: b.billing_type,
-                measured_unit: b.measured_unit.to_string(),
-                limit_period: b.limit_period,
-                limit_amount: None,
-                article_code: String::new(),
-                min_value: int("min"),
-                max_value: int("max"),
-                max_available_limit: int("max_available_limit"),
-                is_boolean: false,
-                default_limit: None,
-                factor: Some(b.factor),
-                is_builtin: true,
-                backend_id: String::new(),
-            }
-        })
-        .collect()
-}
-
 /// A plan from an offering-create `plans[]` item: its fields plus prices and quotas.
 type PlanInput = (
     Map<String, Value>,
@@ -477,24 +448,20 @@ async fn create(
         );
     }
     let limits = input::read_component_limits(&mut form);
-    let customer_state: Option<(bool, bool, Option<Uuid>)> = match customer {
+    let customer_exists: Option<i32> = match customer {
         Some(uuid) => {
-            sqlx::query_as(
-                "SELECT blocked, archived, service_provider_uuid FROM projection.customers \
-                 WHERE uuid = $1",
-            )
-            .bind(uuid)
-            .fetch_optional(&state.ledger.pool)
-            .await?
+            sqlx::query_scalar("SELECT 1 FROM projection.customers WHERE uuid = $1")
+                .bind(uuid)
+                .fetch_optional(&state.ledger.pool)
+                .await?
         }
         None => None,
     };
-    if customer.is_some() && customer_state.is_none() {
+    if customer.is_some() && customer_exists.is_none() {
         form.error("customer", "Invalid hyperlink - Object does not exist.");
     }
     form.finish()?;
     let (kind, customer) = (kind.expect("validated"), customer.expect("validated"));
-    let (blocked, archived, service_provider) = customer_state.expect("validated");
     require_permission(
         &state,
         &caller,
@@ -502,72 +469,34 @@ async fn create(
         &[Scope::Customer(customer)],
     )
     .await?;
-    if service_provider.is_none() {
-        return Err(ApiError::field(
-            "customer",
-            "Customer should be a service provider.",
-        ));
-    }
-    if blocked {
-        return Err(ApiError::invalid("Blocked organization is not available."));
-    } else if archived {
-        return Err(ApiError::invalid("Archived organization is not available."));
-    }
-
-    // Builtin components come from the type; listed builtin types only set limits.
-    let mut all_components = builtin_components(kind, &limits);
-    for changes in components.unwrap_or_default() {
-        let component = input::new_component(&changes, Uuid::new_v4());
-        if kind.is_builtin(&component.component_type) {
-            continue;
-        }
-        all_components.push(component);
-    }
-    for component in &mut all_components {
-        if let Some(limit) = limits.get(&component.component_type) {
-            let int = |key: &str| limit.get(key).and_then(Value::as_i64);
-            component.min_value = int("min").or(component.min_value);
-            component.max_value = int("max").or(component.max_value);
-            component.max_available_limit =
-                int("max_available_limit").or(component.max_available_limit);
-        }
-    }
     let plans = plans
         .unwrap_or_default()
         .into_iter()
         .map(|(changes, prices, quotas)| {
-            let mut plan = input::new_plan(&changes, Uuid::new_v4());
+            let mut plan = offerings::new_plan(&changes, Uuid::new_v4());
             plan.prices = prices.unwrap_or_default();
             plan.quotas = quotas.unwrap_or_default();
             plan
         })
         .collect();
-    let details: OfferingDetails = crate::domain::merge_changes(
-        &OfferingDetails {
-            shared: true,
-            billable: true,
-            ..OfferingDetails::default()
-        },
-        &details,
-    )
-    .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
-    let uuid = Uuid::new_v4();
-    let slug = crate::read::slugs::next(&state.ledger.pool, "offerings", &details.name).await?;
-    let command = OfferingCommand::Create {
-        uuid,
+    let new = NewOffering {
         customer_uuid: customer,
         category_uuid: category.expect("validated"),
         project_uuid: project,
         offering_type: kind.name.to_string(),
-        slug,
-        details,
-        settings: input::settings_from(&settings),
-        components: all_components,
+        details: offerings::new_offering_details(&details)?,
+        settings: offerings::new_offering_settings(&settings),
+        components: components
+            .unwrap_or_default()
+            .iter()
+            .map(|changes| offerings::new_component(changes, Uuid::new_v4()))
+            .collect(),
+        builtins: Vec::new(),
+        limits,
         plans,
         endpoints: Vec::new(),
-        at: ctx.now,
     };
-    execute(&state, &caller, uuid, command).await?;
+    let uuid = offerings::create_offering(&state.ledger, new, &ctx).await?;
     let record = provider_record(&state, &caller, uuid).await?;
     let item = render_provider(&state, &caller, &links, &record, false).await?;
     Ok(created(
@@ -918,18 +847,6 @@ async fn update_location(
     Ok(ok_empty())
 }
 
-fn valid_endpoint_url(url: &str) -> bool {
-    match url::Url::parse(url) {
-        Ok(parsed) => {
-            matches!(
-                parsed.scheme(),
-                "http" | "https" | "ldap" | "ldaps" | "ssh" | "rdp"
-            ) && parsed.host_str().is_some()
-        }
-        Err(_) => false,
-    }
-}
-
 async fn add_endpoint(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -941,9 +858,9 @@ async fn add_endpoint(
     let name = form.required_str("name", 255);
     let url = form.required_str("url", 255);
     if let Some(url) = &url
-        && !valid_endpoint_url(url)
+        && !Endpoint::is_valid_url(url)
     {
-        form.error("url", "Enter a valid URL.");
+        form.error("url", offerings::INVALID_URL);
     }
     form.finish()?;
     let endpoint = Endpoint {

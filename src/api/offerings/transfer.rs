@@ -21,8 +21,8 @@ use uuid::Uuid;
 
 use super::input::{self, nullable_int};
 use super::{
-    OfferingRecord, OfferingView, execute, fetch_records, number, plan_resource_counts,
-    provider_record, render_offering, require, sees_secrets,
+    OfferingRecord, OfferingView, execute, number, plan_resource_counts, provider_record,
+    render_offering, require, sees_secrets,
 };
 use crate::api::ApiState;
 use crate::api::access::{has_permission, require_staff};
@@ -33,9 +33,12 @@ use crate::api::error::ApiError;
 use crate::api::form::{Form, NOT_NULL, REQUIRED};
 use crate::api::links::{Links, hex, parse_path_uuid, timestamp};
 use crate::api::number;
-use crate::domain::offering::model::{Component, Endpoint, OfferingDetails, Plan};
-use crate::domain::offering::types::{self, OfferingType};
-use crate::domain::offering::{BillingMode, ImportedContent, OfferingCommand};
+use crate::app::offerings::import::{
+    self, ImportRequest, OfferingImport, PlanComponentImport, PlanImport,
+};
+use crate::app::offerings::{self};
+use crate::domain::offering::model::{Component, Endpoint, Plan};
+use crate::domain::offering::{BillingMode, OfferingCommand};
 use crate::read::visibility::{ACTIVE_GRANT, Scope};
 
 const BASE: &str = "/api/marketplace-provider-offerings";
@@ -298,38 +301,6 @@ const IMPORT_FLAGS: &[(&str, bool)] = &[
     ("overwrite_existing", false),
 ];
 
-/// A plan of an import document.
-struct PlanImport {
-    name: Option<String>,
-    changes: Map<String, Value>,
-    components: Vec<PlanComponentImport>,
-}
-
-/// One `plans[].components[]` item.
-struct PlanComponentImport {
-    component_type: String,
-    amount: i64,
-    price: Decimal,
-    future_price: Option<Decimal>,
-}
-
-/// An import document, validated.
-struct ImportData {
-    name: String,
-    offering_type: Option<String>,
-    category_name: Option<String>,
-    /// Changes to [`OfferingDetails`].
-    details: Map<String, Value>,
-    /// Changes to the offering settings.
-    settings: Map<String, Value>,
-    components: Option<Vec<Map<String, Value>>>,
-    plans: Option<Vec<PlanImport>>,
-    endpoints: Option<Vec<(String, String)>>,
-    /// The terms of service text and link.
-    terms: Option<(String, String)>,
-    warnings: Vec<String>,
-}
-
 /// Drops keys whose value is null (absent and null mean "not given" in an import), except
 /// `keep`.
 fn strip_nulls(map: &Map<String, Value>, keep: &[&str]) -> Map<String, Value> {
@@ -456,20 +427,11 @@ fn read_import_endpoint(form: &mut Form) -> Option<(String, String)> {
     let name = form.optional_str("name", 255);
     let url = form.optional_str("url", 255);
     if let Some(url) = &url
-        && !valid_endpoint_url(url)
+        && !Endpoint::is_valid_url(url)
     {
-        form.error("url", "Enter a valid URL.");
+        form.error("url", offerings::INVALID_URL);
     }
     Some((name?, url?))
-}
-
-fn valid_endpoint_url(url: &str) -> bool {
-    url::Url::parse(url).is_ok_and(|parsed| {
-        matches!(
-            parsed.scheme(),
-            "http" | "https" | "ldap" | "ldaps" | "ssh" | "rdp"
-        ) && parsed.host_str().is_some()
-    })
 }
 
 /// The names of the items of a list section (for warnings about what is not imported).
@@ -507,7 +469,7 @@ fn read_terms(data: &Map<String, Value>) -> Option<(String, String)> {
 }
 
 /// Validates an import document. Errors come back as `{"offering_data": {…}}`.
-fn read_import_data(data: &Map<String, Value>, flags: &Flags) -> Result<ImportData, ApiError> {
+fn read_import_data(data: &Map<String, Value>, flags: &Flags) -> Result<OfferingImport, ApiError> {
     let mut errors = Map::new();
     let mut warnings = Vec::new();
     let mut details = Map::new();
@@ -657,7 +619,7 @@ fn read_import_data(data: &Map<String, Value>, flags: &Flags) -> Result<ImportDa
     if !errors.is_empty() {
         return Err(ApiError::InvalidBody(json!({ "offering_data": errors })));
     }
-    Ok(ImportData {
+    Ok(OfferingImport {
         name: name.expect("validated"),
         offering_type,
         category_name,
@@ -717,197 +679,6 @@ async fn target_customer(
     owned.ok_or_else(|| ApiError::invalid("No target customer specified or found"))
 }
 
-/// The category by title (the request's, else the document's); unknown or missing titles
-/// fall back to the first category with a warning. `true` when the title was found.
-async fn resolve_category(
-    state: &ApiState,
-    requested: Option<&str>,
-    exported: Option<&str>,
-    warnings: &mut Vec<String>,
-) -> Result<(Uuid, bool), ApiError> {
-    let wanted = requested.or(exported);
-    if let Some(title) = wanted {
-        let found: Option<Uuid> = sqlx::query_scalar(
-            "SELECT uuid FROM projection.categories WHERE title = $1 \
-             ORDER BY created, uuid LIMIT 1",
-        )
-        .bind(title)
-        .fetch_optional(&state.ledger.pool)
-        .await?;
-        if let Some(uuid) = found {
-            return Ok((uuid, true));
-        }
-    }
-    let first: Option<Uuid> =
-        sqlx::query_scalar("SELECT uuid FROM projection.categories ORDER BY title, uuid LIMIT 1")
-            .fetch_optional(&state.ledger.pool)
-            .await?;
-    let Some(first) = first else {
-        return Err(ApiError::invalid("No target category specified or found"));
-    };
-    warnings.push(match wanted {
-        Some(title) => {
-            format!("Category with name '{title}' not found, using first available category")
-        }
-        None => "No category specified or found in export data, using first available category"
-            .to_string(),
-    });
-    Ok((first, false))
-}
-
-/// Fresh builtin components of a type.
-fn builtin_components(kind: &OfferingType) -> Vec<Component> {
-    kind.builtin_components
-        .iter()
-        .map(|b| {
-            let mut component = input::new_component(&Map::new(), Uuid::new_v4());
-            component.component_type = b.component_type.to_string();
-            component.name = b.name.to_string();
-            component.billing_type = b.billing_type;
-            component.measured_unit = b.measured_unit.to_string();
-            component.limit_period = b.limit_period;
-            component.factor = Some(b.factor);
-            component.is_builtin = true;
-            component
-        })
-        .collect()
-}
-
-fn merge<T>(current: &T, changes: &Map<String, Value>) -> Result<T, ApiError>
-where
-    T: serde::Serialize + serde::de::DeserializeOwned,
-{
-    crate::domain::merge_changes(current, changes)
-        .map_err(|e| ApiError::internal(anyhow::anyhow!(e).context("merging imported values")))
-}
-
-/// What an import writes, assembled over what the offering has (nothing, for a new one).
-struct Assembled {
-    components: Vec<Component>,
-    plans: Vec<Plan>,
-    endpoints: Vec<Endpoint>,
-    /// Component types and section names taken from the document.
-    imported: Vec<String>,
-}
-
-/// Upserts components by type, plans by name and endpoints by name.
-fn assemble(
-    kind: &OfferingType,
-    import: &ImportData,
-    mut components: Vec<Component>,
-    mut plans: Vec<Plan>,
-    mut endpoints: Vec<Endpoint>,
-    warnings: &mut Vec<String>,
-) -> Result<Assembled, ApiError> {
-    let mut imported = Vec::new();
-    for changes in import.components.iter().flatten() {
-        let component_type = changes
-            .get("type")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        if !kind.builtin_components.is_empty() && !kind.is_builtin(&component_type) {
-            warnings.push(format!(
-                "Component type '{component_type}' is not allowed for offering type '{}'",
-                kind.name
-            ));
-            continue;
-        }
-        match components
-            .iter_mut()
-            .find(|c| c.component_type == component_type)
-        {
-            Some(existing) => *existing = merge(existing, changes)?,
-            None => {
-                let mut component = input::new_component(changes, Uuid::new_v4());
-                if component.name.is_empty() {
-                    component.name = component_type.clone();
-                }
-                if let Some(builtin) = kind.builtin(&component_type) {
-                    component.is_builtin = true;
-                    component.factor = Some(builtin.factor);
-                }
-                components.push(component);
-            }
-        }
-        if !imported.contains(&component_type) {
-            imported.push(component_type);
-        }
-    }
-    if let Some(items) = &import.plans {
-        for item in items {
-            let name = item.name.clone().unwrap_or_default();
-            let index = match plans.iter().position(|p| p.name == name) {
-                Some(index) => {
-                    plans[index] = merge(&plans[index], &item.changes)?;
-                    index
-                }
-                None => {
-                    plans.push(input::new_plan(&item.changes, Uuid::new_v4()));
-                    plans.len() - 1
-                }
-            };
-            let plan = &mut plans[index];
-            for pc in &item.components {
-                if !components
-                    .iter()
-                    .any(|c| c.component_type == pc.component_type)
-                {
-                    warnings.push(format!(
-                        "Component type '{}' not found for plan '{name}'",
-                        pc.component_type
-                    ));
-                    continue;
-                }
-                let key = pc.component_type.clone();
-                plan.prices.insert(key.clone(), pc.price);
-                plan.quotas.insert(key.clone(), pc.amount);
-                match pc.future_price {
-                    Some(future) => plan.future_prices.insert(key, future),
-                    None => plan.future_prices.remove(&key),
-                };
-            }
-        }
-        if !items.is_empty() {
-            imported.push("plans".into());
-        }
-    }
-    if let Some(items) = &import.endpoints {
-        for (name, url) in items {
-            match endpoints.iter_mut().find(|e| &e.name == name) {
-                Some(existing) => existing.url = url.clone(),
-                None => endpoints.push(Endpoint {
-                    uuid: Uuid::new_v4(),
-                    name: name.clone(),
-                    url: url.clone(),
-                }),
-            }
-        }
-        if !items.is_empty() {
-            imported.push("endpoints".into());
-        }
-    }
-    if import.terms.is_some() {
-        imported.push("terms_of_service".into());
-    }
-    Ok(Assembled {
-        components,
-        plans,
-        endpoints,
-        imported,
-    })
-}
-
-/// Detail changes including the imported terms of service.
-fn detail_changes(import: &ImportData) -> Map<String, Value> {
-    let mut changes = import.details.clone();
-    if let Some((text, link)) = &import.terms {
-        changes.insert("terms_of_service".into(), json!(text));
-        changes.insert("terms_of_service_link".into(), json!(link));
-    }
-    changes
-}
-
 async fn import_offering(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -955,156 +726,26 @@ async fn import_offering(
             "You do not have permission to create offerings for this customer.".into(),
         ));
     }
-    let import = read_import_data(&data, &flags)?;
-    let mut warnings = import.warnings.clone();
-    let (category_uuid, category_found) = resolve_category(
-        &state,
-        category.as_deref(),
-        import.category_name.as_deref(),
-        &mut warnings,
-    )
-    .await?;
-    let requested_kind = match &import.offering_type {
-        Some(name) => {
-            Some(types::lookup(name).ok_or_else(|| ApiError::field("type", "Invalid value."))?)
-        }
-        None => None,
+    let document = read_import_data(&data, &flags)?;
+    let name = document.name.clone();
+    let request = ImportRequest {
+        customer_uuid: customer,
+        project_uuid: project,
+        category,
+        overwrite_existing: flags["overwrite_existing"],
+        document,
     };
-    if let Some(project) = project {
-        let exists: Option<i32> =
-            sqlx::query_scalar("SELECT 1 FROM projection.projects WHERE uuid = $1")
-                .bind(project)
-                .fetch_optional(&state.ledger.pool)
-                .await?;
-        if exists.is_none() {
-            return Err(ApiError::field(
-                "project",
-                format!("Invalid pk \"{project}\" - object does not exist."),
-            ));
-        }
-    }
-
-    let existing: Option<Uuid> = sqlx::query_scalar(
-        "SELECT uuid FROM projection.offerings WHERE name = $1 AND customer_uuid = $2 \
-         ORDER BY created, uuid LIMIT 1",
-    )
-    .bind(&import.name)
-    .bind(customer)
-    .fetch_optional(&state.ledger.pool)
-    .await?;
-    let ctx = caller.ctx();
-    let (status, uuid, imported) = match existing {
-        Some(_) if !flags["overwrite_existing"] => {
-            return Err(ApiError::invalid(format!(
-                "Offering '{}' already exists. Set overwrite_existing=True to update it.",
-                import.name
-            )));
-        }
-        Some(uuid) => {
-            let record = fetch_records(&state, |qb| {
-                qb.push("o.uuid = ");
-                qb.push_bind(uuid);
-            })
-            .await?
-            .into_iter()
-            .next()
-            .ok_or(ApiError::NotFound("Offering"))?;
-            let offering = &record.offering;
-            let kind = requested_kind
-                .or_else(|| offering.kind())
-                .ok_or_else(|| ApiError::field("type", "Invalid value."))?;
-            let assembled = assemble(
-                kind,
-                &import,
-                offering.components.clone(),
-                offering.plans.clone(),
-                offering.endpoints.clone(),
-                &mut warnings,
-            )?;
-            let content = ImportedContent {
-                details: merge(&offering.details, &detail_changes(&import))?,
-                settings: merge(&offering.settings, &import.settings)?,
-                offering_type: kind.name.to_string(),
-                components: assembled.components,
-                plans: assembled.plans,
-                endpoints: assembled.endpoints,
-            };
-            let command = OfferingCommand::Import {
-                content,
-                at: ctx.now,
-            };
-            execute(&state, &caller, uuid, command).await?;
-            if category_found && category_uuid != offering.category_uuid {
-                let command = OfferingCommand::ChangeCategory {
-                    category_uuid,
-                    at: ctx.now,
-                };
-                execute(&state, &caller, uuid, command).await?;
-            }
-            (StatusCode::OK, uuid, assembled.imported)
-        }
-        None => {
-            let (blocked, archived, service_provider): (bool, bool, Option<Uuid>) = sqlx::query_as(
-                "SELECT blocked, archived, service_provider_uuid FROM projection.customers \
-                     WHERE uuid = $1",
-            )
-            .bind(customer)
-            .fetch_one(&state.ledger.pool)
-            .await?;
-            if service_provider.is_none() {
-                return Err(ApiError::field(
-                    "customer",
-                    "Customer should be a service provider.",
-                ));
-            }
-            if blocked {
-                return Err(ApiError::invalid("Blocked organization is not available."));
-            } else if archived {
-                return Err(ApiError::invalid("Archived organization is not available."));
-            }
-            let kind = requested_kind
-                .or_else(|| types::lookup("Marketplace.Basic"))
-                .expect("Marketplace.Basic is registered");
-            let assembled = assemble(
-                kind,
-                &import,
-                builtin_components(kind),
-                Vec::new(),
-                Vec::new(),
-                &mut warnings,
-            )?;
-            let base = OfferingDetails {
-                shared: true,
-                billable: true,
-                ..OfferingDetails::default()
-            };
-            let details: OfferingDetails = merge(&base, &detail_changes(&import))?;
-            let uuid = Uuid::new_v4();
-            let slug =
-                crate::read::slugs::next(&state.ledger.pool, "offerings", &details.name).await?;
-            let command = OfferingCommand::Create {
-                uuid,
-                customer_uuid: customer,
-                category_uuid,
-                project_uuid: project,
-                offering_type: kind.name.to_string(),
-                slug,
-                details,
-                settings: input::settings_from(&import.settings),
-                components: assembled.components,
-                plans: assembled.plans,
-                endpoints: assembled.endpoints,
-                at: ctx.now,
-            };
-            execute(&state, &caller, uuid, command).await?;
-            (StatusCode::CREATED, uuid, assembled.imported)
-        }
+    let imported = import::import_offering(&state.ledger, request, &caller.ctx()).await?;
+    let status = if imported.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
     };
     let body = json!({
-        "imported_offering_uuid": hex(uuid),
-        "imported_offering_name": import.name,
-        "imported_components": imported,
-        "warnings": warnings,
+        "imported_offering_uuid": hex(imported.uuid),
+        "imported_offering_name": name,
+        "imported_components": imported.imported,
+        "warnings": imported.warnings,
         "import_timestamp": timestamp(Utc::now()),
     });
     Ok((status, Json(body)).into_response())
