@@ -15,9 +15,9 @@ use uuid::Uuid;
 
 use super::input::{self, read_country, read_list};
 use super::{
-    OfferingRecord, OfferingView, RECORD_FROM, RECORD_SELECT, execute, has_resources,
+    OfferingRecord, OfferingView, RECORD_FROM, RECORD_SELECT, edit_context, execute,
     plan_resource_counts, provider_record, push_provider_visibility, render_offering, require,
-    require_customer_available, sees_secrets,
+    sees_secrets,
 };
 use crate::api::access::require_permission;
 use crate::api::auth::Caller;
@@ -30,7 +30,8 @@ use crate::api::list::{
     push_contains, push_exact, push_uuid, select_fields,
 };
 use crate::api::{ApiState, created, no_content};
-use crate::app::offerings::{self, NewOffering};
+use crate::app::offerings::lifecycle::{self, Deleter};
+use crate::app::offerings::{self, NewOffering, edit};
 use crate::domain::offering::model::{Endpoint, OfferingState};
 use crate::domain::offering::{Lifecycle, OfferingCommand, types};
 use crate::read::visibility::Scope;
@@ -539,22 +540,11 @@ async fn transition(
         Lifecycle::Archive => "OFFERING.ARCHIVE",
     };
     require_lifecycle(&state, &caller, &record, permission).await?;
-    if matches!(
-        action,
-        Lifecycle::Activate | Lifecycle::Pause | Lifecycle::Archive | Lifecycle::MakeUnavailable
-    ) {
-        require_customer_available(&record)?;
-    }
+    lifecycle::check_transition(action, record.standing())?;
     let mut form = Form::new(body);
     let paused_reason = form.optional_str("paused_reason", 2000);
     form.finish()?;
-    let ctx = caller.ctx();
-    let command = OfferingCommand::Transition {
-        action,
-        paused_reason,
-        at: ctx.now,
-    };
-    execute(&state, &caller, uuid, command).await?;
+    lifecycle::transition(&state.ledger, uuid, action, paused_reason, &caller.ctx()).await?;
     let record = provider_record(&state, &caller, uuid).await?;
     Ok(Json(json!({
         "detail": "Offering state updated.",
@@ -570,49 +560,22 @@ async fn destroy(
 ) -> Result<Response, ApiError> {
     let uuid = parse_path_uuid(&raw_uuid, "Offering")?;
     let record = provider_record(&state, &caller, uuid).await?;
-    if !caller.is_staff {
+    let by = if caller.is_staff {
+        Deleter::Staff
+    } else {
         require_lifecycle(&state, &caller, &record, "OFFERING.DELETE").await?;
-        require_customer_available(&record)?;
-        if has_resources(&state, uuid, None).await? {
-            return Err(ApiError::Forbidden(
-                "Offering was not deleted since it has resources.".into(),
-            ));
-        }
-        if record.offering.state != OfferingState::Draft {
-            return Err(ApiError::Forbidden(
-                "Offering was not deleted since offering is not in draft state.".into(),
-            ));
-        }
-    }
-    let ctx = caller.ctx();
-    execute(
-        &state,
-        &caller,
+        Deleter::Provider
+    };
+    lifecycle::delete_offering(
+        &state.ledger,
         uuid,
-        OfferingCommand::Delete { at: ctx.now },
+        &record.offering,
+        record.standing(),
+        by,
+        &caller.ctx(),
     )
     .await?;
     Ok(no_content())
-}
-
-/// The shared start of an edit action: the offering (404), the permission (403), then the
-/// update validators (archived offering, unavailable customer).
-async fn edit_context(
-    state: &ApiState,
-    caller: &Caller,
-    raw_uuid: &str,
-    permission: &str,
-) -> Result<OfferingRecord, ApiError> {
-    let uuid = parse_path_uuid(raw_uuid, "Offering")?;
-    let record = provider_record(state, caller, uuid).await?;
-    require(state, caller, &record, permission).await?;
-    if record.offering.state == OfferingState::Archived {
-        return Err(ApiError::invalid(
-            "It is not possible to update archived offering.",
-        ));
-    }
-    require_customer_available(&record)?;
-    Ok(record)
 }
 
 fn ok_empty() -> Response {
@@ -648,12 +611,7 @@ async fn update_overview(
     } else if !caller.is_staff {
         return Err(ApiError::PermissionDenied);
     }
-    if record.offering.state == OfferingState::Archived {
-        return Err(ApiError::invalid(
-            "It is not possible to update archived offering.",
-        ));
-    }
-    require_customer_available(&record)?;
+    edit::check_editable(&record.offering, record.standing())?;
     // DRF ignores what the overview serializer does not declare (shared, country…).
     let mut body = body;
     body.retain(|key, _| OVERVIEW_FIELDS.contains(&key.as_str()));
@@ -863,18 +821,14 @@ async fn add_endpoint(
         form.error("url", offerings::INVALID_URL);
     }
     form.finish()?;
-    let endpoint = Endpoint {
-        uuid: Uuid::new_v4(),
-        name: name.expect("validated"),
-        url: url.expect("validated"),
-    };
-    let endpoint_uuid = endpoint.uuid;
-    let ctx = caller.ctx();
-    let command = OfferingCommand::AddEndpoint {
-        endpoint,
-        at: ctx.now,
-    };
-    execute(&state, &caller, record.uuid, command).await?;
+    let endpoint_uuid = edit::add_endpoint(
+        &state.ledger,
+        record.uuid,
+        name.expect("validated"),
+        url.expect("validated"),
+        &caller.ctx(),
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"uuid": hex(endpoint_uuid)})),

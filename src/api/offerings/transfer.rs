@@ -36,7 +36,8 @@ use crate::api::number;
 use crate::app::offerings::import::{
     self, ImportRequest, OfferingImport, PlanComponentImport, PlanImport,
 };
-use crate::app::offerings::{self};
+use crate::app::offerings::lifecycle;
+use crate::app::offerings::{self, edit};
 use crate::domain::offering::model::{Component, Endpoint, Plan};
 use crate::domain::offering::{BillingMode, OfferingCommand};
 use crate::read::visibility::{ACTIVE_GRANT, Scope};
@@ -769,36 +770,27 @@ async fn move_offering(
     require_present(&mut form, "preserve_permissions");
     // The ledger keeps no offering-level roles, so there is nothing to keep or revoke.
     let _preserve_permissions = form.bool("preserve_permissions");
-    let target: Option<bool> = match customer {
+    let exists: Option<i32> = match customer {
         Some(uuid) => {
-            sqlx::query_scalar("SELECT blocked FROM projection.customers WHERE uuid = $1")
+            sqlx::query_scalar("SELECT 1 FROM projection.customers WHERE uuid = $1")
                 .bind(uuid)
                 .fetch_optional(&state.ledger.pool)
                 .await?
         }
         None => None,
     };
-    if customer.is_some() && target.is_none() {
+    if customer.is_some() && exists.is_none() {
         form.error("customer", "Invalid hyperlink - Object does not exist.");
     }
     form.finish()?;
-    let customer = customer.expect("validated");
-    if target == Some(true) {
-        return Err(ApiError::invalid(
-            "Target provider's customer can not be blocked.",
-        ));
-    }
-    if customer == record.offering.customer_uuid {
-        return Err(ApiError::invalid(
-            "Offering is already assigned to the target provider.",
-        ));
-    }
-    let ctx = caller.ctx();
-    let command = OfferingCommand::Move {
-        customer_uuid: customer,
-        at: ctx.now,
-    };
-    execute(&state, &caller, uuid, command).await?;
+    lifecycle::move_offering(
+        &state.ledger,
+        uuid,
+        &record.offering,
+        customer.expect("validated"),
+        &caller.ctx(),
+    )
+    .await?;
     let record = provider_record(&state, &caller, uuid).await?;
     let counts = plan_resource_counts(&state, uuid).await?;
     let plans: Vec<&Plan> = record.offering.plans.iter().collect();
@@ -826,32 +818,17 @@ async fn check_unique_backend_id(
     let use_offering_rules = form.bool("use_offering_rules").unwrap_or(false);
     form.finish()?;
     let backend_id = backend_id.expect("validated");
-    let rules = &record.offering.settings.backend_id_rules;
-    let customer_wide = if use_offering_rules {
-        let scope = rules
-            .get("uniqueness")
-            .and_then(|u| u.get("scope"))
-            .and_then(Value::as_str);
-        match scope {
-            Some("offering") => false,
-            Some("customer" | "service_provider" | "provider") => true,
-            _ => check_all_offerings,
-        }
-    } else {
-        check_all_offerings
-    };
-    let taken: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM projection.resources r WHERE r.backend_id = $1 \
-           AND (r.offering_uuid = $2 OR ($3 AND r.offering_uuid IN \
-             (SELECT o.uuid FROM projection.offerings o WHERE o.customer_uuid = $4))))",
+    let customer_wide =
+        edit::backend_id_customer_wide(&record.offering, check_all_offerings, use_offering_rules);
+    let unique = edit::backend_id_is_unique(
+        &state.ledger.pool,
+        uuid,
+        &record.offering,
+        &backend_id,
+        customer_wide,
     )
-    .bind(&backend_id)
-    .bind(uuid)
-    .bind(customer_wide)
-    .bind(record.offering.customer_uuid)
-    .fetch_one(&state.ledger.pool)
     .await?;
-    let mut answer = json!({"is_unique": !taken});
+    let mut answer = json!({"is_unique": unique});
     if use_offering_rules {
         // Format rules are regular expressions, which the ledger does not evaluate: the
         // format is reported as unknown.

@@ -6,9 +6,14 @@
 //! - [`create`]: a new offering ([`create_offering`]) with its built-in components, limits,
 //!   slug and the checks on its customer.
 //! - [`import`]: an exported offering document, created or written over an existing one.
+//! - [`lifecycle`]: lifecycle moves, deletion and moving an offering to another customer.
+//! - [`edit`]: edits of an offering's parts (endpoints, components, plans) and the checks
+//!   they share, and backend id uniqueness.
 
 pub mod create;
+pub mod edit;
 pub mod import;
+pub mod lifecycle;
 
 pub use create::{
     ComponentLimits, NewOffering, builtin_components, create_offering, new_component,
