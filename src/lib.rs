@@ -6,8 +6,10 @@
 //! - [`store`]: the PostgreSQL event store, event metadata and the global log reader.
 //! - [`projection`]: read models fed from the log, rebuildable at any time.
 //! - [`read`]: typed queries over the read models (visibility, slugs).
-//! - [`app`]: the [`app::Ledger`] that runs commands and keeps read models current, and
-//!   [`app::directory`]: user creation, tokens and the first admin, shared by API and CLI.
+//! - [`app`]: the [`app::Ledger`] that runs commands and keeps read models current, and the
+//!   rules every caller shares, answering with [`app::error::AppError`]:
+//!   [`app::directory`] (user creation, tokens and the first admin), [`app::offerings`]
+//!   (creating, importing, moving and editing offerings) and [`app::orders`].
 //! - [`jobs`]: what the ledger does on a timer (projector catch-up, starting due orders).
 //! - [`api`]: the HTTP API in Waldur's wire format.
 //! - [`permissions`]: the role → permission table.
