@@ -6,9 +6,14 @@
 //! - [`store`]: the PostgreSQL event store, event metadata and the global log reader.
 //! - [`projection`]: read models fed from the log, rebuildable at any time.
 //! - [`read`]: typed queries over the read models, one module per read model (orders,
-//!   resources, users, customers, projects, roles, …), the list machinery and visibility.
-//! - [`app`]: the [`app::Ledger`] that runs commands and keeps read models current, and
-//!   [`app::directory`]: user creation, tokens and the first admin, shared by API and CLI.
+//!   resources, users, customers, projects, roles, remote syncs, …), the list machinery and
+//!   visibility.
+//! - [`app`]: the [`app::Ledger`] that runs commands and keeps read models current, and the
+//!   rules every caller shares, answering with [`app::error::AppError`]:
+//!   [`app::directory`] (user creation, tokens and the first admin), [`app::offerings`]
+//!   (creating, importing, moving and editing offerings), [`app::orders`] and
+//!   [`app::remote_sync`] (syncs and their runs).
+//! - [`clients`]: outbound HTTP clients (another Waldur).
 //! - [`jobs`]: what the ledger does on a timer (projector catch-up, starting due orders).
 //! - [`api`]: the HTTP API in Waldur's wire format.
 //! - [`permissions`]: the role → permission table.

@@ -3,17 +3,18 @@
 //! validation, a bare `[..]` for object-level validation. Internal errors are logged with
 //! their cause chain and answered with a bare 500.
 
-use std::collections::BTreeMap;
-
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::app::error::AppError;
+pub use crate::app::error::FieldErrors;
+
 /// DRF's message for text holding U+0000.
 pub const NUL_CHARACTERS: &str = "Null characters are not allowed.";
 
-/// Field name → messages, as DRF renders serializer errors.
-pub type FieldErrors = BTreeMap<String, Vec<String>>;
+/// The answer to a write that lost to another writer on the same object.
+const CHANGED_BY_ANOTHER_REQUEST: &str = "The object was changed by another request; try again.";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -234,23 +235,105 @@ impl<E: DomainError + std::error::Error> From<cqrs_es::AggregateError<E>> for Ap
 /// its retries is a 409, an event the codec refused a 400, anything else a 500. A rule
 /// error here is one the checks before the command ruled out, so it is internal too.
 pub fn store_failure<E: std::error::Error>(err: cqrs_es::AggregateError<E>) -> ApiError {
-    use cqrs_es::AggregateError;
-    match err {
-        AggregateError::AggregateConflict => {
-            ApiError::Conflict("The object was changed by another request; try again.".to_string())
+    crate::app::error::store_failure(err).into()
+}
+
+/// An application error as Waldur answers it: rule errors keep the shapes the handlers
+/// produced before the rules moved below them, store failures as [`store_failure`] says.
+impl From<AppError> for ApiError {
+    fn from(err: AppError) -> Self {
+        match err {
+            AppError::Fields(errors) => ApiError::Fields(errors),
+            AppError::Invalid(message) => ApiError::Invalid(vec![message]),
+            AppError::Forbidden(detail) => ApiError::Forbidden(detail),
+            AppError::NotFound(model) => ApiError::NotFound(model),
+            AppError::State(detail) => ApiError::Conflict(detail),
+            AppError::Conflict => ApiError::Conflict(CHANGED_BY_ANOTHER_REQUEST.to_string()),
+            AppError::Offering(refused) => refused.into_api(),
+            AppError::Unstorable(refused) => refused.into(),
+            AppError::Store(cause) => ApiError::Internal(cause),
         }
-        AggregateError::UserError(inner) => ApiError::Internal(anyhow::anyhow!(
-            "a command refused after its checks: {inner}"
-        )),
-        AggregateError::DatabaseConnectionError(e) => {
-            ApiError::Internal(anyhow::anyhow!(e).context("event store connection"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::offering::OfferingError;
+
+    fn answer(err: AppError) -> (StatusCode, Value) {
+        ApiError::from(err).status_and_body()
+    }
+
+    #[test]
+    fn app_rule_errors_are_answered_in_drf_shapes() {
+        assert_eq!(
+            answer(AppError::field("url", "Enter a valid URL.")),
+            (
+                StatusCode::BAD_REQUEST,
+                json!({"url": ["Enter a valid URL."]})
+            )
+        );
+        assert_eq!(
+            answer(AppError::invalid("Blocked organization is not available.")),
+            (
+                StatusCode::BAD_REQUEST,
+                json!(["Blocked organization is not available."])
+            )
+        );
+        assert_eq!(
+            answer(AppError::Forbidden("No.".into())),
+            (StatusCode::FORBIDDEN, json!({"detail": "No."}))
+        );
+        assert_eq!(
+            answer(AppError::NotFound("Offering")),
+            (
+                StatusCode::NOT_FOUND,
+                json!({"detail": "No Offering matches the given query."})
+            )
+        );
+        assert_eq!(
+            answer(AppError::State(
+                "Cannot delete plan with existing resources".into()
+            )),
+            (
+                StatusCode::CONFLICT,
+                json!({"detail": "Cannot delete plan with existing resources"})
+            )
+        );
+    }
+
+    #[test]
+    fn app_store_errors_are_answered_as_the_store_helpers_answer_them() {
+        for (app, direct) in [
+            (
+                AppError::Conflict,
+                store_failure(cqrs_es::AggregateError::<OfferingError>::AggregateConflict),
+            ),
+            (
+                AppError::Store(anyhow::anyhow!("down")),
+                ApiError::internal(anyhow::anyhow!("down")),
+            ),
+            (
+                AppError::Unstorable(crate::store::codec::CodecError::NulCharacter {
+                    path: "/name".into(),
+                }),
+                ApiError::BadRequest(NUL_CHARACTERS.to_string()),
+            ),
+        ] {
+            assert_eq!(answer(app), direct.status_and_body());
         }
-        AggregateError::DeserializationError(e) => {
-            ApiError::Internal(anyhow::anyhow!(e).context("decoding stored events"))
-        }
-        AggregateError::UnexpectedError(e) => match crate::store::codec::refusal(&*e) {
-            Some(refused) => refused.clone().into(),
-            None => ApiError::Internal(anyhow::anyhow!(e).context("event store")),
-        },
+    }
+
+    #[test]
+    fn an_offering_refusal_is_answered_as_the_offering_maps_it() {
+        assert_eq!(
+            answer(AppError::Offering(OfferingError::NoPlans)),
+            OfferingError::NoPlans.into_api().status_and_body()
+        );
+        assert_eq!(
+            answer(AppError::Offering(OfferingError::NoPlans)).1,
+            json!(["Offering does not have any billing plans."])
+        );
     }
 }

@@ -2,10 +2,17 @@
 //! projector and the permission table. The HTTP layer, the CLI and the background jobs all
 //! drive it.
 //!
-//! Beside it: [`directory`] (users, tokens and the first admin) and [`orders`] (order rules
-//! shared by the API and the scheduler).
+//! Beside it, the rules every caller shares, each taking typed inputs and a command context
+//! and answering with an [`error::AppError`] (no HTTP types below this line):
+//! - [`directory`]: users, tokens and the first admin.
+//! - [`offerings`]: creating offerings (from a provider, an import or another Waldur),
+//!   their lifecycle and the edits of their parts.
+//! - [`orders`]: order rules shared by the API and the scheduler.
+//! - [`error`]: why a rule or a command did not go through.
 
 pub mod directory;
+pub mod error;
+pub mod offerings;
 pub mod orders;
 pub mod remote_sync;
 

@@ -37,6 +37,8 @@ mod plans;
 mod offering_transfer;
 // An offering's whole life through HTTP.
 mod offering_flow;
+// Offerings created through the library with no HTTP request, then read over HTTP.
+mod offering_app;
 // Reading orders.
 mod orders;
 // Placing orders: validation, auto-approval, cost, resources.

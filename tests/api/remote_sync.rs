@@ -501,6 +501,36 @@ async fn an_archived_offering_in_another_category_comes_back_active_in_the_mappe
 }
 
 #[tokio::test]
+async fn update_overview_leaves_the_synced_fields_of_an_imported_offering_alone() {
+    // Arrange
+    let fake = FakeWaldur::start().await;
+    let category = fake.add_category("HPC");
+    fake.add_offering(category, "Alpha", 1.0);
+    let b = Local::new(spawn_app().await).await;
+    let sync = b.create_sync(fake_sync_body(&fake, &b, category)).await.uuid();
+    b.run(&sync).await;
+    let local = b.imported().await[0]["uuid"].as_str().unwrap().to_string();
+
+    // Act
+    let reply = b
+        .app
+        .post(
+            &format!("/api/marketplace-provider-offerings/{local}/update_overview/"),
+            &b.app.admin_token,
+            json!({"name": "Renamed here", "description": "Local words",
+                   "access_url": "https://portal.example.org"}),
+        )
+        .await;
+
+    // Assert
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let offering = &b.imported().await[0];
+    assert_eq!(offering["name"], "Alpha");
+    assert_eq!(offering["description"], "Alpha, remotely");
+    assert_eq!(offering["access_url"], "https://portal.example.org");
+}
+
+#[tokio::test]
 async fn a_remote_archived_or_emptied_archives_the_local_offerings() {
     // Arrange
     let fake = FakeWaldur::start().await;

@@ -16,19 +16,19 @@ use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::input::{new_component, nullable_int, read_component};
+use super::input::{nullable_int, read_component};
 use super::{
-    OfferingRecord, PARTITION_FIELDS, PartitionField, execute, has_resources, provider_record,
-    render_partition_details, require, require_customer_available,
+    OfferingRecord, PARTITION_FIELDS, PartitionField, edit_context, execute, provider_record,
+    render_partition_details,
 };
 use crate::api::ApiState;
 use crate::api::auth::Caller;
 use crate::api::body::Body;
 use crate::api::error::{ApiError, DomainError};
 use crate::api::form::Form;
-use crate::api::links::parse_path_uuid;
 use crate::api::number;
-use crate::domain::offering::model::{Component, OfferingState, Partition};
+use crate::app::offerings::{edit, new_component};
+use crate::domain::offering::model::{Component, Partition};
 use crate::domain::offering::{OfferingCommand, OfferingError};
 
 const BASE: &str = "/api/marketplace-provider-offerings/{uuid}";
@@ -36,10 +36,6 @@ const BASE: &str = "/api/marketplace-provider-offerings/{uuid}";
 /// Components are managed with this permission, partitions with `OFFERING.UPDATE`.
 const UPDATE_COMPONENTS: &str = "OFFERING.UPDATE_COMPONENTS";
 const UPDATE_OFFERING: &str = "OFFERING.UPDATE";
-
-/// Waldur's OpenStack tenant components may not change these fields once created.
-const TENANT_TYPE: &str = "OpenStack.Tenant";
-const TENANT_PROTECTED: [&str; 4] = ["type", "name", "measured_unit", "billing_type"];
 
 /// Partition names and text settings: the lengths the ledger accepts.
 const PARTITION_NAME_MAX: usize = 100;
@@ -65,25 +61,6 @@ pub fn router() -> Router<Arc<ApiState>> {
             patch(update_partition).post(update_partition),
         )
         .route(&format!("{BASE}/remove_partition/"), post(remove_partition))
-}
-
-/// The offering (404), the permission (403), then the update validators (400).
-async fn edit_context(
-    state: &ApiState,
-    caller: &Caller,
-    raw_uuid: &str,
-    permission: &str,
-) -> Result<OfferingRecord, ApiError> {
-    let uuid = parse_path_uuid(raw_uuid, "Offering")?;
-    let record = provider_record(state, caller, uuid).await?;
-    require(state, caller, &record, permission).await?;
-    if record.offering.state == OfferingState::Archived {
-        return Err(ApiError::invalid(
-            "It is not possible to update archived offering.",
-        ));
-    }
-    require_customer_available(&record)?;
-    Ok(record)
 }
 
 /// A body value as Waldur's `request.data.get(field)` sees it: falsy values (absent, null,
@@ -155,19 +132,15 @@ async fn update_component(
     let mut form = Form::partial(body);
     let changes = read_component(&mut form, true);
     form.finish()?;
-    if record.offering.offering_type == TENANT_TYPE
-        && TENANT_PROTECTED.iter().any(|f| changes.contains_key(*f))
-    {
-        return Err(ApiError::invalid(
-            "OpenStack offering components are not editable.",
-        ));
-    }
-    let command = OfferingCommand::UpdateComponent {
-        uuid: component,
+    edit::update_component(
+        &state.ledger,
+        record.uuid,
+        &record.offering,
+        component,
         changes,
-        at: caller.ctx().now,
-    };
-    execute(&state, &caller, record.uuid, command).await?;
+        &caller.ctx(),
+    )
+    .await?;
     Ok(empty(StatusCode::OK))
 }
 
@@ -184,18 +157,7 @@ async fn remove_component(
         ));
     };
     let component = named_component(&record, given)?;
-    // Waldur refuses a component of an offering with resources before asking whether it
-    // is builtin.
-    let in_use = has_resources(&state, record.uuid, None).await?;
-    if in_use {
-        return Err(OfferingError::ComponentInUse(component.name.clone()).into_api());
-    }
-    let command = OfferingCommand::RemoveComponent {
-        uuid: component.uuid,
-        has_resources: in_use,
-        at: caller.ctx().now,
-    };
-    execute(&state, &caller, record.uuid, command).await?;
+    edit::remove_component(&state.ledger, record.uuid, component, &caller.ctx()).await?;
     Ok(empty(StatusCode::OK))
 }
 

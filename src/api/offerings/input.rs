@@ -3,16 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use rust_decimal::Decimal;
-use serde_json::{Map, Value, json};
-use uuid::Uuid;
-
 use crate::api::body::{expected_dict, python_type_name};
 use crate::api::form::{Form, NOT_NULL, REQUIRED};
 use crate::api::number::{self, DecimalField, IntegerError, IntegerField};
-use crate::domain::offering::model::{
-    BillingType, Component, LimitPeriod, OfferingSettings, Plan, PlanUnit,
-};
+use crate::app::offerings::ComponentLimits;
+use crate::domain::offering::model::{BillingType, LimitPeriod, PlanUnit};
+use rust_decimal::Decimal;
+use serde_json::{Map, Value, json};
 
 /// ISO 3166 alpha-2 codes (and Waldur's `EU`), the only countries clients accept.
 const COUNTRIES: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ \
@@ -384,11 +381,6 @@ pub fn read_settings(form: &mut Form) -> Map<String, Value> {
     changes
 }
 
-/// Settings for a new offering from the changes read.
-pub fn settings_from(changes: &Map<String, Value>) -> OfferingSettings {
-    crate::domain::merge_changes(&OfferingSettings::default(), changes).unwrap_or_default()
-}
-
 fn is_valid_component_type(text: &str) -> bool {
     !text.is_empty()
         && text.len() <= 50
@@ -505,30 +497,6 @@ pub fn read_component(form: &mut Form, partial: bool) -> Map<String, Value> {
     changes
 }
 
-/// A new component from a validated body.
-pub fn new_component(changes: &Map<String, Value>, uuid: Uuid) -> Component {
-    let base = Component {
-        uuid,
-        component_type: String::new(),
-        name: String::new(),
-        description: String::new(),
-        billing_type: BillingType::Fixed,
-        measured_unit: String::new(),
-        limit_period: None,
-        limit_amount: None,
-        article_code: String::new(),
-        min_value: None,
-        max_value: None,
-        max_available_limit: None,
-        is_boolean: false,
-        default_limit: None,
-        factor: None,
-        is_builtin: false,
-        backend_id: String::new(),
-    };
-    crate::domain::merge_changes(&base, changes).unwrap_or(base)
-}
-
 /// `Plan.max_amount`: a `PositiveSmallIntegerField` with `MinValueValidator(1)`.
 const MAX_AMOUNT: IntegerField = IntegerField {
     min_value: 1,
@@ -563,25 +531,6 @@ pub fn read_plan(form: &mut Form) -> Map<String, Value> {
         changes.insert("unit".into(), json!(unit.unwrap_or_default()));
     }
     changes
-}
-
-/// A new plan from a validated body.
-pub fn new_plan(changes: &Map<String, Value>, uuid: Uuid) -> Plan {
-    let base = Plan {
-        uuid,
-        name: String::new(),
-        description: String::new(),
-        article_code: String::new(),
-        max_amount: None,
-        archived: false,
-        unit_price: Decimal::ZERO,
-        unit: PlanUnit::default(),
-        backend_id: String::new(),
-        prices: BTreeMap::new(),
-        future_prices: BTreeMap::new(),
-        quotas: BTreeMap::new(),
-    };
-    crate::domain::merge_changes(&base, changes).unwrap_or(base)
 }
 
 /// `{type: price}`: every value a price (`PlanComponent.price`).
@@ -632,7 +581,7 @@ pub fn read_quotas(form: &mut Form, field: &str) -> Option<BTreeMap<String, i64>
 /// Offering-create `limits`: `{type: {min, max, max_available_limit}}`, each value present
 /// an integer from 0 (Waldur's `OfferingComponentLimitSerializer`) that the component's
 /// integer column holds.
-pub fn read_component_limits(form: &mut Form) -> Map<String, Value> {
+pub fn read_component_limits(form: &mut Form) -> BTreeMap<String, ComponentLimits> {
     const BOUNDS: IntegerField = number::POSITIVE_INTEGER;
     let limits = read_object(form, "limits").unwrap_or_default();
     let mut errors = Map::new();
@@ -654,6 +603,17 @@ pub fn read_component_limits(form: &mut Form) -> Map<String, Value> {
         form.error_value("limits", Value::Object(errors));
     }
     limits
+        .iter()
+        .map(|(component_type, limit)| {
+            let int = |key: &str| limit.get(key).and_then(Value::as_i64);
+            let limits = ComponentLimits {
+                min: int("min"),
+                max: int("max"),
+                max_available_limit: int("max_available_limit"),
+            };
+            (component_type.clone(), limits)
+        })
+        .collect()
 }
 
 /// Reads a list of nested objects with `read`, collecting DRF-style per-item errors.

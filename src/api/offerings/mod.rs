@@ -23,8 +23,9 @@ use crate::api::ApiState;
 use crate::api::access::has_permission;
 use crate::api::auth::Caller;
 use crate::api::error::{ApiError, DomainError};
-use crate::api::links::{Links, hex, timestamp};
+use crate::api::links::{Links, hex, parse_path_uuid, timestamp};
 use crate::api::list::push_with_caller;
+use crate::app::offerings::{self, CustomerStanding};
 use crate::domain::offering::model::{Component, OfferingState, Partition, Plan};
 use crate::domain::offering::{Offering, OfferingCommand, OfferingError};
 use crate::read::visibility::Scope;
@@ -122,6 +123,16 @@ pub const RECORD_FROM: &str = "projection.offerings o \
     LEFT JOIN projection.categories k ON k.uuid = o.category_uuid \
     LEFT JOIN projection.projects p ON p.uuid = o.project_uuid";
 
+impl OfferingRecord {
+    /// Whether the offering's customer may act.
+    pub fn standing(&self) -> CustomerStanding {
+        CustomerStanding {
+            blocked: self.customer_blocked,
+            archived: self.customer_archived,
+        }
+    }
+}
+
 impl TryFrom<RecordRow> for OfferingRecord {
     type Error = ApiError;
 
@@ -188,23 +199,6 @@ pub async fn provider_record(
     .ok_or(ApiError::NotFound("Offering"))
 }
 
-/// Whether any resource (in any state) uses the offering, or one plan of it.
-pub async fn has_resources(
-    state: &ApiState,
-    offering: Uuid,
-    plan: Option<Uuid>,
-) -> Result<bool, ApiError> {
-    let count: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM projection.resources \
-         WHERE offering_uuid = $1 AND ($2::uuid IS NULL OR plan_uuid = $2)",
-    )
-    .bind(offering)
-    .bind(plan)
-    .fetch_one(&state.ledger.pool)
-    .await?;
-    Ok(count > 0)
-}
-
 /// Resources per plan of an offering (all states).
 pub async fn plan_resource_counts(
     state: &ApiState,
@@ -250,15 +244,19 @@ pub async fn require(
     }
 }
 
-/// 400 when the offering's customer is blocked or archived.
-pub fn require_customer_available(record: &OfferingRecord) -> Result<(), ApiError> {
-    if record.customer_blocked {
-        Err(ApiError::invalid("Blocked organization is not available."))
-    } else if record.customer_archived {
-        Err(ApiError::invalid("Archived organization is not available."))
-    } else {
-        Ok(())
-    }
+/// The shared start of an edit action: the offering (404), the permission (403), then the
+/// update validators (archived offering, unavailable customer: 400).
+pub async fn edit_context(
+    state: &ApiState,
+    caller: &Caller,
+    raw_uuid: &str,
+    permission: &str,
+) -> Result<OfferingRecord, ApiError> {
+    let uuid = parse_path_uuid(raw_uuid, "Offering")?;
+    let record = provider_record(state, caller, uuid).await?;
+    require(state, caller, &record, permission).await?;
+    offerings::edit::check_editable(&record.offering, record.standing())?;
+    Ok(record)
 }
 
 /// Runs a command on an offering.
@@ -268,12 +266,7 @@ pub async fn execute(
     uuid: Uuid,
     command: OfferingCommand,
 ) -> Result<(), ApiError> {
-    let ctx = caller.ctx();
-    state
-        .ledger
-        .execute::<Offering>(&hex(uuid), command, &ctx)
-        .await?;
-    Ok(())
+    Ok(offerings::execute(&state.ledger, uuid, command, &caller.ctx()).await?)
 }
 
 /// A decimal as a JSON number (Waldur renders plan prices as floats).

@@ -15,19 +15,20 @@ use uuid::Uuid;
 
 use super::input;
 use super::{
-    OfferingRecord, PlanSide, execute, fetch_records, has_resources, plan_resource_counts,
-    provider_record, render_plan, require,
+    OfferingRecord, PlanSide, execute, fetch_records, plan_resource_counts, provider_record,
+    render_plan, require,
 };
 use crate::api::access::require_staff;
 use crate::api::auth::Caller;
 use crate::api::body::Body;
-use crate::api::error::{ApiError, DomainError};
+use crate::api::error::ApiError;
 use crate::api::form::{Form, NOT_NULL, REQUIRED};
 use crate::api::links::{Links, parse_path_uuid};
 use crate::api::list::{Paging, QueryParams, fetch_page, page_response, select_fields};
 use crate::api::{ApiState, created, no_content};
+use crate::app::offerings::{edit, new_plan};
 use crate::domain::offering::model::Plan;
-use crate::domain::offering::{Offering, OfferingCommand, OfferingError};
+use crate::domain::offering::{Offering, OfferingCommand};
 
 const COLLECTION: &str = "/api/marketplace-plans/";
 
@@ -219,7 +220,7 @@ async fn create(
     form.finish()?;
     let record = record.expect("validated");
     require(&state, &caller, &record, "OFFERING.CREATE_PLAN").await?;
-    let plan = input::new_plan(&changes, Uuid::new_v4());
+    let plan = new_plan(&changes, Uuid::new_v4());
     let plan_uuid = plan.uuid;
     let ctx = caller.ctx();
     let command = OfferingCommand::AddPlan { plan, at: ctx.now };
@@ -252,23 +253,21 @@ async fn write_plan(
     let context = plan_from_path(state, raw_uuid).await?;
     require(state, caller, &context.record, "OFFERING.UPDATE_PLAN").await?;
     let plan_uuid = context.plan.uuid;
-    let in_use = has_resources(state, context.record.uuid, Some(plan_uuid)).await?;
-    if in_use {
-        return Err(OfferingError::PlanInUse.into_api());
-    }
+    let offering_uuid = context.record.uuid;
+    edit::check_plan_unused(&state.ledger.pool, offering_uuid, plan_uuid).await?;
     let mut changes = input::read_plan(&mut form);
     read_billing_mode(&mut form);
     form.finish()?;
     changes.retain(|key, _| UPDATABLE.contains(&key.as_str()));
     if !changes.is_empty() {
-        let ctx = caller.ctx();
-        let command = OfferingCommand::UpdatePlan {
-            uuid: plan_uuid,
+        edit::update_plan(
+            &state.ledger,
+            offering_uuid,
+            plan_uuid,
             changes,
-            has_resources: in_use,
-            at: ctx.now,
-        };
-        execute(state, caller, context.record.uuid, command).await?;
+            &caller.ctx(),
+        )
+        .await?;
     }
     let context = find_plan(state, plan_uuid).await?;
     Ok(Json(render(state, links, &context).await?))
@@ -282,17 +281,13 @@ async fn destroy(
 ) -> Result<Response, ApiError> {
     let context = plan_from_path(&state, &raw_uuid).await?;
     require_staff(&caller)?;
-    if super::has_resources(&state, context.record.uuid, Some(context.plan.uuid)).await? {
-        return Err(ApiError::Conflict(
-            "Cannot delete plan with existing resources".into(),
-        ));
-    }
-    let ctx = caller.ctx();
-    let command = OfferingCommand::DeletePlan {
-        uuid: context.plan.uuid,
-        at: ctx.now,
-    };
-    execute(&state, &caller, context.record.uuid, command).await?;
+    edit::delete_plan(
+        &state.ledger,
+        context.record.uuid,
+        context.plan.uuid,
+        &caller.ctx(),
+    )
+    .await?;
     Ok(no_content())
 }
 
@@ -303,15 +298,13 @@ async fn archive(
 ) -> Result<Response, ApiError> {
     let context = plan_from_path(&state, &raw_uuid).await?;
     require(&state, &caller, &context.record, "OFFERING.ARCHIVE_PLAN").await?;
-    if context.plan.archived {
-        return Err(OfferingError::PlanAlreadyArchived.into_api());
-    }
-    let ctx = caller.ctx();
-    let command = OfferingCommand::ArchivePlan {
-        uuid: context.plan.uuid,
-        at: ctx.now,
-    };
-    execute(&state, &caller, context.record.uuid, command).await?;
+    edit::archive_plan(
+        &state.ledger,
+        context.record.uuid,
+        &context.plan,
+        &caller.ctx(),
+    )
+    .await?;
     Ok(Json(json!({"detail": "Plan has been archived."})).into_response())
 }
 
@@ -324,14 +317,7 @@ async fn pricing_context(
 ) -> Result<PlanContext, ApiError> {
     let context = plan_from_path(state, raw_uuid).await?;
     require(state, caller, &context.record, "OFFERING.UPDATE_PLAN").await?;
-    if context
-        .record
-        .offering
-        .kind()
-        .is_some_and(|kind| !kind.manages_components)
-    {
-        return Err(OfferingError::NotManageable.into_api());
-    }
+    edit::check_plans_manageable(&context.record.offering)?;
     Ok(context)
 }
 
@@ -364,15 +350,14 @@ async fn update_prices(
         None
     };
     form.finish()?;
-    let has_resources = has_resources(&state, context.record.uuid, Some(context.plan.uuid)).await?;
-    let ctx = caller.ctx();
-    let command = OfferingCommand::SetPlanPrices {
-        uuid: context.plan.uuid,
-        prices: prices.expect("validated"),
-        has_resources,
-        at: ctx.now,
-    };
-    execute(&state, &caller, context.record.uuid, command).await?;
+    edit::set_plan_prices(
+        &state.ledger,
+        context.record.uuid,
+        context.plan.uuid,
+        prices.expect("validated"),
+        &caller.ctx(),
+    )
+    .await?;
     Ok(StatusCode::OK.into_response())
 }
 

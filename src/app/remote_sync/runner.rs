@@ -27,6 +27,7 @@ use uuid::Uuid;
 use super::remote::{RemoteOffering, parse_offering};
 use super::{SyncError, reveal_token};
 use crate::app::Ledger;
+use crate::app::offerings::{NewOffering, Placement, create_offering_as};
 use crate::clients::waldur::{RemoteError, RemoteWaldur};
 use crate::domain::offering::imported::REMOTE_OFFERING_TYPE;
 use crate::domain::offering::model::{OfferingDetails, OfferingSettings, OfferingState};
@@ -644,28 +645,23 @@ impl<'a> Applier<'a> {
         };
         let content = Self::content(&blank, remote, category);
         let id = uuid.simple().to_string();
-        self.ledger
-            .execute_unprojected::<Offering>(
-                &id,
-                OfferingCommand::Create {
-                    uuid,
-                    customer_uuid: self.customer,
-                    category_uuid: category,
-                    project_uuid: None,
-                    offering_type: REMOTE_OFFERING_TYPE.into(),
-                    slug,
-                    details: content.details.clone(),
-                    settings: OfferingSettings {
-                        options: content.options.clone(),
-                        ..blank.settings.clone()
-                    },
-                    components: content.components.clone(),
-                    plans: content.plans.clone(),
-                    endpoints: Vec::new(),
-                    at: self.ctx.now,
-                },
-                self.ctx,
-            )
+        let new = NewOffering {
+            customer_uuid: self.customer,
+            category_uuid: category,
+            project_uuid: None,
+            offering_type: REMOTE_OFFERING_TYPE.into(),
+            details: content.details.clone(),
+            settings: OfferingSettings {
+                options: content.options.clone(),
+                ..blank.settings.clone()
+            },
+            components: content.components.clone(),
+            builtins: Vec::new(),
+            limits: Default::default(),
+            plans: content.plans.clone(),
+            endpoints: Vec::new(),
+        };
+        create_offering_as(self.ledger, new, Placement::in_batch(uuid, slug), self.ctx)
             .await
             .map_err(|err| err.to_string())?;
         if content.state != OfferingState::Draft {

@@ -22,6 +22,13 @@ impl Offering {
             .and_then(|s| Uuid::parse_str(s).ok())
     }
 
+    /// Whether a detail field of this offering is kept equal to its remote by sync, and so
+    /// left alone by local edits (Waldur makes these fields read-only there).
+    pub fn is_synced_field(&self, field: &str) -> bool {
+        self.offering_type == REMOTE_OFFERING_TYPE
+            && super::sync::SYNCED_DETAILS.contains(&field)
+    }
+
     /// The remote offering an imported one mirrors (its `backend_id`).
     pub fn remote_uuid(&self) -> Option<Uuid> {
         if self.offering_type != REMOTE_OFFERING_TYPE {
@@ -50,8 +57,11 @@ mod tests {
         offering.details.backend_id = organization.simple().to_string();
         assert_eq!(offering.remote_organization_uuid(), Some(organization));
         assert_eq!(offering.remote_uuid(), Some(organization));
+        assert!(offering.is_synced_field("name"));
+        assert!(!offering.is_synced_field("latitude"));
         offering.offering_type = "Marketplace.Basic".into();
         assert_eq!(offering.remote_organization_uuid(), None);
         assert_eq!(offering.remote_uuid(), None);
+        assert!(!offering.is_synced_field("name"));
     }
 }

@@ -290,6 +290,18 @@ pub struct Endpoint {
     pub url: String,
 }
 
+impl Endpoint {
+    /// The schemes an endpoint may use (Waldur's endpoint URL validator).
+    pub const SCHEMES: [&'static str; 6] = ["http", "https", "ldap", "ldaps", "ssh", "rdp"];
+
+    /// Whether `url` is an endpoint URL: one of [`Endpoint::SCHEMES`] and a host.
+    pub fn is_valid_url(url: &str) -> bool {
+        url::Url::parse(url).is_ok_and(|parsed| {
+            Self::SCHEMES.contains(&parsed.scheme()) && parsed.host_str().is_some()
+        })
+    }
+}
+
 /// A SLURM partition an offering provides, with its scheduling limits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Partition {
@@ -303,4 +315,34 @@ pub struct Partition {
     /// The remaining partition settings as the API exchanges them.
     #[serde(default)]
     pub settings: Map<String, Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Endpoint;
+
+    #[test]
+    fn endpoint_urls_need_a_known_scheme_and_a_host() {
+        for url in [
+            "https://hpc.example.org",
+            "http://10.0.0.1:8080/portal",
+            "ldaps://ldap.example.org",
+            "ssh://login.example.org",
+            "rdp://desktop.example.org",
+            "ldap://ldap.example.org",
+        ] {
+            assert!(Endpoint::is_valid_url(url), "{url}");
+        }
+        for url in [
+            "",
+            "hpc.example.org",
+            "ftp://files.example.org",
+            "mailto:admin@example.org",
+            "https://",
+            "file:///etc/passwd",
+            "not a url",
+        ] {
+            assert!(!Endpoint::is_valid_url(url), "{url}");
+        }
+    }
 }

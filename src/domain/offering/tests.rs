@@ -2,10 +2,12 @@
 //! details, settings, endpoints, components, partitions and plans, prices and quotas,
 //! billing modes, moves, imports and deletion.
 
+use std::collections::BTreeMap;
+
 use super::*;
 use cqrs_es::test::TestFramework;
 use model::{LimitPeriod, PlanUnit};
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
 // ---------------------------------------------------------------------------------------
 // Builders

@@ -1,7 +1,9 @@
 //! The registry of offering types: which components each type brings with it, whether its
 //! orders wait for the provider, and which order actions it supports.
 
-use super::model::{BillingType, LimitPeriod};
+use uuid::Uuid;
+
+use super::model::{BillingType, Component, LimitPeriod};
 
 /// A component every offering of a type has.
 #[derive(Debug, Clone, Copy)]
@@ -63,6 +65,32 @@ impl OfferingType {
         self.builtin_components
             .iter()
             .find(|c| c.component_type == component_type)
+    }
+}
+
+impl BuiltinComponent {
+    /// A fresh component of this built-in type, with the uuid the application gives it:
+    /// the type's name, unit, billing and factor, no limits and no descriptive text.
+    pub fn component(&self, uuid: Uuid) -> Component {
+        Component {
+            uuid,
+            component_type: self.component_type.to_string(),
+            name: self.name.to_string(),
+            description: String::new(),
+            billing_type: self.billing_type,
+            measured_unit: self.measured_unit.to_string(),
+            limit_period: self.limit_period,
+            limit_amount: None,
+            article_code: String::new(),
+            min_value: None,
+            max_value: None,
+            max_available_limit: None,
+            is_boolean: false,
+            default_limit: None,
+            factor: Some(self.factor),
+            is_builtin: true,
+            backend_id: String::new(),
+        }
     }
 }
 
@@ -279,5 +307,24 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec!["cpu", "gpu", "ram"]
         );
+    }
+
+    #[test]
+    fn a_builtin_component_is_made_with_its_types_unit_billing_and_factor() {
+        let tenant = lookup("OpenStack.Tenant").unwrap();
+        let ram = tenant.builtin("ram").unwrap().component(Uuid::from_u128(7));
+        assert_eq!(ram.uuid, Uuid::from_u128(7));
+        assert_eq!(ram.component_type, "ram");
+        assert_eq!(ram.name, "RAM");
+        assert_eq!(ram.measured_unit, "GB");
+        assert_eq!(ram.billing_type, BillingType::Limit);
+        assert_eq!(ram.limit_period, Some(LimitPeriod::Month));
+        assert_eq!(ram.factor, Some(1024));
+        assert!(ram.is_builtin);
+        assert_eq!(
+            (ram.min_value, ram.max_value, ram.max_available_limit),
+            (None, None, None)
+        );
+        assert!(ram.description.is_empty() && ram.article_code.is_empty());
     }
 }
