@@ -507,7 +507,10 @@ async fn update_overview_leaves_the_synced_fields_of_an_imported_offering_alone(
     let category = fake.add_category("HPC");
     fake.add_offering(category, "Alpha", 1.0);
     let b = Local::new(spawn_app().await).await;
-    let sync = b.create_sync(fake_sync_body(&fake, &b, category)).await.uuid();
+    let sync = b
+        .create_sync(fake_sync_body(&fake, &b, category))
+        .await
+        .uuid();
     b.run(&sync).await;
     let local = b.imported().await[0]["uuid"].as_str().unwrap().to_string();
 

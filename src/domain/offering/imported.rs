@@ -25,8 +25,7 @@ impl Offering {
     /// Whether a detail field of this offering is kept equal to its remote by sync, and so
     /// left alone by local edits (Waldur makes these fields read-only there).
     pub fn is_synced_field(&self, field: &str) -> bool {
-        self.offering_type == REMOTE_OFFERING_TYPE
-            && super::sync::SYNCED_DETAILS.contains(&field)
+        self.offering_type == REMOTE_OFFERING_TYPE && super::sync::SYNCED_DETAILS.contains(&field)
     }
 
     /// The remote offering an imported one mirrors (its `backend_id`).
