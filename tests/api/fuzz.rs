@@ -218,6 +218,25 @@ const ROUTES: &[(&str, &str)] = &[
         "POST",
         "/api/marketplace-provider-resources/{resource}/terminate/",
     ),
+    ("GET POST", "/api/marketplace-remote-synchronisations/"),
+    (
+        "GET PUT PATCH DELETE",
+        "/api/marketplace-remote-synchronisations/{sync}/",
+    ),
+    (
+        "POST",
+        "/api/marketplace-remote-synchronisations/{sync}/run_synchronisation/",
+    ),
+    (
+        "GET",
+        "/api/marketplace-remote-synchronisations/{sync}/last_run/",
+    ),
+    (
+        "GET",
+        "/api/marketplace-remote-synchronisations/{sync}/runs/",
+    ),
+    ("POST", "/api/remote-waldur-api/remote_customers/"),
+    ("POST", "/api/remote-waldur-api/remote_categories/"),
 ];
 
 /// Field names the sweep fills with hostile values: every body field the API reads often
@@ -370,6 +389,8 @@ async fn world() -> World {
         ("plan", plan),
         ("order", order.uuid()),
         ("resource", resource),
+        // no sync exists: its routes answer 404 or 400, never a 5xx
+        ("sync", uuid::Uuid::new_v4().simple().to_string()),
     ];
     World { app, ids }
 }

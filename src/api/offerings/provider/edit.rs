@@ -64,7 +64,7 @@ pub(super) async fn update_overview(
         OVERVIEW_FIELDS.contains(&key.as_str()) && !record.offering.is_synced_field(key)
     });
     let mut form = Form::new(body);
-    let changes = read_details(&mut form, true);
+    let changes = read_details(&mut form, !record.offering.is_synced_field("name"));
     form.finish()?;
     let ctx = caller.ctx();
     let command = OfferingCommand::UpdateDetails {
