@@ -41,7 +41,7 @@ function h(tag, attrs = {}, ...children) {
     else if (value === true) el.setAttribute(key, "");
     else el.setAttribute(key, String(value));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     el.append(child instanceof Node ? child : String(child));
   }
@@ -236,6 +236,13 @@ function setFieldError(id, messages) {
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
 
+const preciseDateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+
+function preciseTime(iso) {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? String(iso) : preciseDateTime.format(date);
+}
+
 function fullTime(iso) {
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? String(iso) : dateTime.format(date);
@@ -265,7 +272,7 @@ function duration(started, finished) {
   if (!started || !finished) return "—";
   const ms = new Date(finished).getTime() - new Date(started).getTime();
   if (!Number.isFinite(ms) || ms < 0) return "—";
-  if (ms < 1000) return `${ms} ms`;
+  if (ms < 1000) return "under a second";
   const seconds = ms / 1000;
   if (seconds < 60) return `${seconds.toFixed(1)} s`;
   return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
@@ -347,7 +354,9 @@ function enterApp() {
   $("syncs-view").hidden = false;
   $("session").hidden = false;
   const who = state.me ? state.me.full_name || state.me.username : "";
-  $("session-user").replaceChildren(...(who ? ["Signed in as ", h("strong", {}, who)] : ["Signed in"]));
+  $("session-user").replaceChildren(...(who
+    ? [h("span", { class: "session-label" }, "Signed in as "), h("strong", {}, who)]
+    : ["Signed in"]));
   $("main").focus();
   loadSyncs();
 }
@@ -430,7 +439,7 @@ function stateBadge(label) {
 function countsList(run) {
   const c = run.counts || {};
   const item = (n, label, extra = "") =>
-    h("li", { class: `count ${extra}` }, h("strong", {}, String(n ?? 0)), label);
+    h("li", { class: `count ${extra}` }, h("strong", {}, String(n ?? 0)), ` ${label}`);
   return h("ul", { class: "counts", "aria-label": "Results of the last run" },
     item(c.created, "created"),
     item(c.updated, "updated"),
@@ -464,24 +473,28 @@ function syncRow(sync) {
     onclick: () => synchronize(uuid),
   }, running ? [spinner(), "Synchronizing…"] : ["Synchronize", hidden(` ${name}`)]);
 
+  // Each cell's content sits in one box, so that narrow screens can lay cells out as
+  // label and value.
+  const cell = (label, ...content) => h("td", { "data-label": label }, h("div", { class: "cell" }, content));
   return h("tr", { id: `sync-${uuid}` },
-    h("td", { "data-label": "Remote" },
+    cell("Remote",
       h("div", { class: "cell-title" }, name),
       h("div", { class: "cell-sub mono" }, sync.api_url)),
-    h("td", { "data-label": "Local provider" },
-      sync.local_service_provider_name || h("span", { class: "muted" }, "Unknown")),
-    h("td", { "data-label": "State" }, stateBadge(running ? "Processing" : sync.get_state_display || "Scheduled")),
-    h("td", { "data-label": "Last run" }, lastRun),
-    h("td", { "data-label": "Synchronization" },
+    cell("Local provider", sync.local_service_provider_name || h("span", { class: "muted" }, "Unknown")),
+    cell("State", stateBadge(running ? "Processing" : sync.get_state_display || "Scheduled")),
+    cell("Last run", lastRun),
+    cell("Enabled",
       h("span", { class: `badge badge-${sync.is_active ? "enabled" : "disabled"}` },
         sync.is_active ? "Enabled" : "Disabled")),
     h("td", { class: "col-actions" },
       h("div", { class: "actions" },
-        syncButton,
-        h("button", {
-          type: "button", class: "button button-small", "data-action": "results",
-          onclick: () => openResults(uuid),
-        }, "Results", hidden(` of ${name}`)),
+        h("div", { class: "action-group" },
+          syncButton,
+          h("button", {
+            type: "button", class: "button button-small", "data-action": "results",
+            onclick: () => openResults(uuid),
+          }, "Results", hidden(` of ${name}`))),
+        h("div", { class: "action-group" },
         h("button", {
           type: "button", class: "button button-small", "data-action": "edit",
           onclick: () => openSyncDialog(uuid),
@@ -493,7 +506,7 @@ function syncRow(sync) {
         h("button", {
           type: "button", class: "button button-small button-danger-text", "data-action": "delete",
           onclick: () => confirmDelete(uuid),
-        }, "Delete", hidden(` ${name}`)))));
+        }, "Delete", hidden(` ${name}`))))));
 }
 
 function replaceSync(sync) {
@@ -711,7 +724,7 @@ function fillOrganizations() {
     fillSelect(select, "", [{ value: hex(sync.remote_organization_uuid), text: sync.remote_organization_name }],
       hex(sync.remote_organization_uuid));
     select.disabled = true;
-    $("remote_organization_uuid-hint").textContent = "Its offerings are imported. It cannot be changed; add another synchronization for another organization.";
+    $("remote_organization_uuid-hint").textContent = "Its offerings are imported; it is fixed once the synchronization exists.";
     return;
   }
   select.disabled = false;
@@ -960,7 +973,7 @@ function offeringItem(item, withFields) {
   const name = item.name || item.uuid;
   return h("li", {},
     href ? h("a", { href, target: "_blank", rel: "noopener noreferrer" }, name) : h("span", {}, name),
-    item.remote_uuid ? h("span", { class: "cell-sub" }, "remote ", h("span", { class: "mono" }, item.remote_uuid)) : null,
+    item.remote_uuid ? h("span", { class: "cell-sub" }, "remote uuid ", h("span", { class: "mono" }, item.remote_uuid)) : null,
     withFields && item.changed_fields && item.changed_fields.length
       ? h("span", { class: "chips", "aria-label": "Changed fields" }, item.changed_fields.map((f) => h("span", { class: "chip" }, f)))
       : null);
@@ -981,11 +994,12 @@ function renderRun(run, runs) {
   const parts = [
     h("dl", { class: "run-summary" },
       summaryItem("State", stateBadge(run.state)),
-      summaryItem("Started", run.started ? timeElement(run.started, fullTime(run.started)) : "—"),
-      summaryItem("Finished", run.finished ? timeElement(run.finished, fullTime(run.finished)) : "—"),
-      summaryItem("Duration", duration(run.started, run.finished)),
-      summaryItem("Categories", String(counts.categories ?? 0)),
-      summaryItem("Remote offerings seen", String(counts.offerings_seen ?? 0))),
+      summaryItem("Started", run.started ? timeElement(run.started, preciseTime(run.started)) : "—"),
+      summaryItem("Finished", run.finished ? timeElement(run.finished, preciseTime(run.finished)) : "—"),
+      summaryItem("Duration", duration(run.started, run.finished))),
+    h("p", { class: "muted" },
+      `Read ${plural(counts.categories ?? 0, "mapped remote category", "mapped remote categories")} `
+      + `with ${plural(counts.offerings_seen ?? 0, "offering")} of the organization.`),
     h("dl", { class: "stats" },
       stat("Created", counts.created),
       stat("Updated", counts.updated),
