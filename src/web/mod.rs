@@ -48,7 +48,10 @@ const REMOTE_SYNC_ASSETS: &[Asset] = &[
 /// The pages' routes; they need no state, so they merge into any router.
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
-        .route("/admin/remote-sync", get(|| async { Redirect::permanent(PAGE) }))
+        .route(
+            "/admin/remote-sync",
+            get(|| async { Redirect::permanent(PAGE) }),
+        )
         .route(PAGE, get(remote_sync_page))
         .route("/admin/remote-sync/assets/{name}", get(remote_sync_asset))
 }
@@ -89,7 +92,10 @@ fn secure(response: &mut Response, cache: &'static str) {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
 }

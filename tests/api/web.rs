@@ -71,7 +71,11 @@ async fn the_page_is_served_to_anyone_with_its_policy_and_is_never_cached() {
     assert_eq!(page.header("content-security-policy"), POLICY);
     assert_eq!(page.header("x-content-type-options"), "nosniff");
     assert_eq!(page.header("cache-control"), "no-store");
-    assert!(page.text.contains("<title>Remote Offering Sync"), "{}", page.text);
+    assert!(
+        page.text.contains("<title>Remote Offering Sync"),
+        "{}",
+        page.text
+    );
 }
 
 #[tokio::test]
@@ -84,7 +88,10 @@ async fn the_page_has_no_inline_script_style_or_handlers() {
 
     // Assert
     let html = page.text.to_lowercase();
-    let scripts: Vec<&str> = html.match_indices("<script").map(|(at, _)| &html[at..]).collect();
+    let scripts: Vec<&str> = html
+        .match_indices("<script")
+        .map(|(at, _)| &html[at..])
+        .collect();
     assert!(!scripts.is_empty());
     for script in scripts {
         let tag = &script[..script.find('>').expect("a closed tag") + 1];
@@ -97,8 +104,13 @@ async fn the_page_has_no_inline_script_style_or_handlers() {
     assert!(!html.contains("style="), "a style attribute");
     assert!(!html.contains("<style"), "a style element");
     assert!(!html.contains("javascript:"), "a javascript: URL");
-    for handler in ["onclick", "onload", "onerror", "onsubmit", "onchange", "oninput"] {
-        assert!(!html.contains(&format!(" {handler}=")), "an inline {handler}");
+    for handler in [
+        "onclick", "onload", "onerror", "onsubmit", "onchange", "oninput",
+    ] {
+        assert!(
+            !html.contains(&format!(" {handler}=")),
+            "an inline {handler}"
+        );
     }
 }
 
@@ -147,10 +159,20 @@ async fn the_script_and_stylesheet_reach_no_other_origin() {
     let style = fetch(&app, &format!("{PAGE}assets/app.css")).await;
 
     // Assert
-    assert!(!script.text.contains("://"), "an absolute address in app.js");
-    assert!(!style.text.contains("://"), "an absolute address in app.css");
+    assert!(
+        !script.text.contains("://"),
+        "an absolute address in app.js"
+    );
+    assert!(
+        !style.text.contains("://"),
+        "an absolute address in app.css"
+    );
     assert!(!style.text.contains("@import"), "an import in app.css");
-    assert!(script.text.contains("\"/api/marketplace-remote-synchronisations/\""));
+    assert!(
+        script
+            .text
+            .contains("\"/api/marketplace-remote-synchronisations/\"")
+    );
 }
 
 #[tokio::test]
