@@ -997,9 +997,11 @@ function renderRun(run, runs) {
       summaryItem("Started", run.started ? timeElement(run.started, preciseTime(run.started)) : "—"),
       summaryItem("Finished", run.finished ? timeElement(run.finished, preciseTime(run.finished)) : "—"),
       summaryItem("Duration", duration(run.started, run.finished))),
-    h("p", { class: "muted" },
-      `Read ${plural(counts.categories ?? 0, "mapped remote category", "mapped remote categories")} `
-      + `with ${plural(counts.offerings_seen ?? 0, "offering")} of the organization.`),
+    counts.categories
+      ? h("p", { class: "muted" },
+        `Read ${plural(counts.categories, "mapped remote category", "mapped remote categories")} `
+        + `with ${plural(counts.offerings_seen ?? 0, "offering")} of the organization.`)
+      : null,
     h("dl", { class: "stats" },
       stat("Created", counts.created),
       stat("Updated", counts.updated),
@@ -1009,10 +1011,12 @@ function renderRun(run, runs) {
   if (run.error_message) {
     parts.push(h("div", { class: "banner banner-error" }, h("strong", {}, "The run failed."), h("span", {}, run.error_message)));
   }
-  if (run.errors && run.errors.length) {
+  // The message a failed run ended with is shown above; the list holds the others.
+  const errors = (run.errors || []).filter((e) => e !== run.error_message);
+  if (errors.length) {
     parts.push(h("section", { class: "result-section" },
-      h("h3", {}, "Errors ", h("span", { class: "muted" }, `(${run.errors.length})`)),
-      h("ul", { class: "error-list" }, run.errors.map((e) => h("li", {}, e)))));
+      h("h3", {}, run.error_message ? "Other errors " : "Errors ", h("span", { class: "muted" }, `(${errors.length})`)),
+      h("ul", { class: "error-list" }, errors.map((e) => h("li", {}, e)))));
   }
   parts.push(
     offeringSection("Created offerings", run.offerings_created || [], false, "No offering was created."),
@@ -1043,7 +1047,7 @@ function renderRun(run, runs) {
             h("td", { class: "num" }, String(r.counts.archived)),
             h("td", { class: "num" }, String(r.counts.errors)))))))));
   }
-  return parts;
+  return parts.filter(Boolean);
 }
 
 async function openResults(uuid) {
