@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 const run = promisify(execFile);
 
 /** The repository's root. */
-export const root = fileURLToPath(new URL("../..", import.meta.url));
+export const root = fileURLToPath(new URL("../..", import.meta.url)).replace(/\/$/, "");
 
 /** The built binary (tests/run builds it). */
 export const ledgerBin =
@@ -66,6 +66,10 @@ export async function startLedger(label) {
       clearTimeout(timer);
       reject(new Error(`ledger ${label} exited with ${code}:\n${output}`));
     });
+    child.once("error", (err) => {
+      clearTimeout(timer);
+      reject(new Error(`ledger ${label} could not be started (${ledgerBin}): ${err.message}`));
+    });
   });
   const { url, token } = await started;
   const exited = new Promise((resolve) => child.once("exit", resolve));
@@ -81,6 +85,7 @@ export async function startLedger(label) {
       return stdout.trim().split("\n").pop().trim();
     },
     async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill("SIGTERM");
       const timeout = new Promise((resolve) => setTimeout(resolve, 10_000, "timeout"));
       if ((await Promise.race([exited, timeout])) === "timeout") child.kill("SIGKILL");

@@ -1,7 +1,8 @@
 // The Remote Offering Sync page in headless Chromium: ledger B syncs offerings from ledger A,
 // both real `ledger serve` processes. Through the page on B a staff user signs in, adds a
 // synchronization (organizations and categories loaded from A), runs it, reads its results,
-// edits, disables and deletes it; a user who is not staff is told the page is for staff.
+// edits and disables it, sees a run fail once A is gone, and deletes it; a user who is not
+// staff is told the page is for staff.
 // Each view is screenshotted into target/screenshots/ and checked with axe-core, which fails
 // the test on any serious or critical violation. The page runs under its own
 // Content-Security-Policy throughout; axe is injected through the DevTools protocol, which
@@ -17,7 +18,7 @@ import { chromium } from "playwright-core";
 import { createActiveOffering, createProvider, root, startLedger } from "./ledger.mjs";
 
 const require = createRequire(import.meta.url);
-const screenshots = process.env.SCREENSHOT_DIR || `${root}target/screenshots`;
+const screenshots = process.env.SCREENSHOT_DIR || `${root}/target/screenshots`;
 const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
 
 const REMOTE_ORG = "Remote Provider Org";
@@ -110,6 +111,8 @@ async function screenshot(view) {
 
 async function view(name) {
   await screenshot(name);
+  const text = await page.locator("body").innerText();
+  assert.doesNotMatch(text, /\bnull\b|\bundefined\b|\bNaN\b|\[object |^\s*[{[]"/m, `the text of ${name}`);
   await checkAccessibility(name);
 }
 
@@ -273,6 +276,25 @@ test("on a narrow screen the table becomes a list", async () => {
   await dialog.getByRole("button", { name: "Close" }).click();
   await dialog.waitFor({ state: "hidden" });
   await page.setViewportSize({ width: 1280, height: 860 });
+});
+
+test("a run that fails is shown Erred, with its message", async () => {
+  await remote.stop();
+  await button(`Synchronize ${SYNC}`).click();
+  await row().getByText("Erred", { exact: true }).waitFor();
+  const banner = page.locator("#banner");
+  await banner.getByText(`The synchronization of ${REMOTE_ORG} failed.`).waitFor();
+  assert.match(await banner.innerText(), /Unable to reach/);
+  await row().getByText("1 error").waitFor();
+  await view("erred");
+
+  await button(`Results of ${SYNC}`).click();
+  const dialog = page.getByRole("dialog", { name: "Results of last run" });
+  await dialog.getByText("The run failed.").waitFor();
+  await dialog.getByRole("heading", { name: "Previous runs" }).waitFor();
+  assert.equal(await dialog.locator(".runs-table tbody tr").count(), 2);
+  await view("erred-results");
+  await dialog.getByRole("button", { name: "Close" }).click();
 });
 
 test("deleting asks first and then empties the table", async () => {
