@@ -27,11 +27,34 @@ struct Asset {
     body: &'static [u8],
 }
 
+const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+
+/// The page's files: `app.js` is the module the HTML loads; it imports the others.
 const REMOTE_SYNC_ASSETS: &[Asset] = &[
     Asset {
         name: "app.js",
-        content_type: "text/javascript; charset=utf-8",
+        content_type: JAVASCRIPT,
         body: include_bytes!("remote_sync/app.js"),
+    },
+    Asset {
+        name: "api.js",
+        content_type: JAVASCRIPT,
+        body: include_bytes!("remote_sync/api.js"),
+    },
+    Asset {
+        name: "dom.js",
+        content_type: JAVASCRIPT,
+        body: include_bytes!("remote_sync/dom.js"),
+    },
+    Asset {
+        name: "results.js",
+        content_type: JAVASCRIPT,
+        body: include_bytes!("remote_sync/results.js"),
+    },
+    Asset {
+        name: "sync_form.js",
+        content_type: JAVASCRIPT,
+        body: include_bytes!("remote_sync/sync_form.js"),
     },
     Asset {
         name: "app.css",

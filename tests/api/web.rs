@@ -149,30 +149,59 @@ async fn every_file_the_page_names_is_served_with_its_content_type_and_policy() 
     }
 }
 
+/// The modules a script imports (`from "./name.js"`).
+fn imports(script: &str) -> Vec<String> {
+    script
+        .match_indices("from \"./")
+        .map(|(at, needle)| {
+            let rest = &script[at + needle.len()..];
+            rest[..rest.find('"').expect("a closing quote")].to_string()
+        })
+        .collect()
+}
+
 #[tokio::test]
-async fn the_script_and_stylesheet_reach_no_other_origin() {
+async fn every_module_the_script_imports_is_served_and_reaches_no_other_origin() {
     // Arrange
     let app = spawn_app().await;
+    let mut pending = vec!["app.js".to_string()];
+    let mut seen: Vec<String> = Vec::new();
+    let mut sources = String::new();
 
     // Act
-    let script = fetch(&app, &format!("{PAGE}assets/app.js")).await;
+    while let Some(module) = pending.pop() {
+        if seen.contains(&module) {
+            continue;
+        }
+        let script = fetch(&app, &format!("{PAGE}assets/{module}")).await;
+
+        // Assert
+        assert_eq!(script.status, StatusCode::OK, "{module}");
+        assert_eq!(
+            script.header("content-type"),
+            "text/javascript; charset=utf-8",
+            "{module}"
+        );
+        assert_eq!(script.header("content-security-policy"), POLICY, "{module}");
+        assert!(
+            !script.text.contains("://"),
+            "an absolute address in {module}"
+        );
+        assert!(!script.text.contains("eval("), "eval in {module}");
+        pending.extend(imports(&script.text));
+        sources.push_str(&script.text);
+        seen.push(module);
+    }
     let style = fetch(&app, &format!("{PAGE}assets/app.css")).await;
 
     // Assert
-    assert!(
-        !script.text.contains("://"),
-        "an absolute address in app.js"
-    );
+    assert!(seen.len() > 1, "app.js imports its parts: {seen:?}");
+    assert!(sources.contains("\"/api/marketplace-remote-synchronisations/\""));
     assert!(
         !style.text.contains("://"),
         "an absolute address in app.css"
     );
     assert!(!style.text.contains("@import"), "an import in app.css");
-    assert!(
-        script
-            .text
-            .contains("\"/api/marketplace-remote-synchronisations/\"")
-    );
 }
 
 #[tokio::test]
