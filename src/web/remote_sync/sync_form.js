@@ -60,9 +60,18 @@ function showFormErrors(err) {
   }
   showBanner($("sync-form-banner"), banner.concat(rest),
     banner.length + rest.length ? "The synchronization could not be saved." : null);
+  if (!focusFirstError() && !$("sync-form-banner").hidden) {
+    $("sync-form-banner").scrollIntoView({ block: "nearest" });
+  }
+}
+
+/** Focuses the first field in error and brings its message into view; false if none. */
+function focusFirstError() {
   const first = $("sync-form").querySelector("[aria-invalid='true']");
-  if (first) first.focus();
-  else if (!$("sync-form-banner").hidden) $("sync-form-banner").scrollIntoView({ block: "nearest" });
+  if (!first) return false;
+  first.focus();
+  (first.closest(".mapping") || first.closest(".field") || first).scrollIntoView({ block: "nearest" });
+  return true;
 }
 
 function showMappingErrors(value, rest) {
@@ -165,7 +174,7 @@ function fillOrganizations() {
     fillSelect(select, "", [{ value: hex(sync.remote_organization_uuid), text: sync.remote_organization_name }],
       hex(sync.remote_organization_uuid));
     select.disabled = true;
-    $("remote_organization_uuid-hint").textContent = "Its offerings are imported; it is fixed once the synchronization exists.";
+    $("remote_organization_uuid-hint").textContent = "Fixed once the synchronization exists.";
     return;
   }
   select.disabled = false;
@@ -372,8 +381,7 @@ async function submitSyncForm(event) {
   if (Object.keys(errors).length || rowErrors.size) {
     for (const [field, message] of Object.entries(errors)) setFieldError(field, message);
     for (const [row, messages] of rowErrors) rowError(row, messages);
-    const first = $("sync-form").querySelector("[aria-invalid='true']");
-    if (first) first.focus();
+    focusFirstError();
     return;
   }
   const button = $("sync-submit");
