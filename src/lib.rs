@@ -36,3 +36,4 @@ pub mod projection;
 pub mod read;
 pub mod server;
 pub mod store;
+pub mod web;

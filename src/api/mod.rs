@@ -68,6 +68,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .merge(orders::router())
         .merge(resources::router())
         .merge(remote_sync::router())
+        .merge(crate::web::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -61,6 +61,8 @@ mod remote_sync;
 mod remote_sync_api;
 // A Waldur stand-in that remote sync reads.
 mod fake_waldur;
+// The Remote Offering Sync page: its files, content types and Content-Security-Policy.
+mod web;
 // A changed projection schema or document shape rebuilds that projection alone.
 mod schema_changes;
 // A projection that cannot apply an event stops alone and resumes after a restart.
