@@ -8,11 +8,10 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{Figure, call, recreate, uuid_of};
+use crate::app::offerings::{new_component, new_plan};
 use crate::app::{Ledger, LedgerOptions};
 use crate::config::{DatabaseConfig, ServerConfig};
-use crate::domain::offering::model::{
-    BillingType, Component, OfferingDetails, OfferingSettings, Plan, PlanUnit,
-};
+use crate::domain::offering::model::{OfferingDetails, OfferingSettings};
 use crate::domain::offering::{Lifecycle, Offering, OfferingCommand};
 use crate::server::Application;
 use crate::store::metadata::{Actor, CommandContext, Source};
@@ -118,39 +117,20 @@ pub async fn measure(database: &DatabaseConfig, count: usize) -> anyhow::Result<
                 ..OfferingDetails::default()
             },
             settings: OfferingSettings::default(),
-            components: vec![Component {
-                uuid: Uuid::new_v4(),
-                component_type: "cpu".into(),
-                name: "CPU".into(),
-                description: String::new(),
-                billing_type: BillingType::Usage,
-                measured_unit: "hours".into(),
-                limit_period: None,
-                limit_amount: None,
-                article_code: String::new(),
-                min_value: None,
-                max_value: None,
-                max_available_limit: None,
-                is_boolean: false,
-                default_limit: None,
-                factor: None,
-                is_builtin: false,
-                backend_id: String::new(),
-            }],
-            plans: vec![Plan {
-                uuid: Uuid::new_v4(),
-                name: "Default".into(),
-                description: String::new(),
-                article_code: String::new(),
-                max_amount: None,
-                archived: false,
-                unit_price: "1".parse()?,
-                unit: PlanUnit::Month,
-                backend_id: String::new(),
-                prices: [("cpu".to_string(), "0.5".parse()?)].into(),
-                future_prices: Default::default(),
-                quotas: Default::default(),
-            }],
+            components: vec![new_component(
+                json!({"type": "cpu", "name": "CPU", "billing_type": "usage",
+                       "measured_unit": "hours"})
+                .as_object()
+                .expect("an object"),
+                Uuid::new_v4(),
+            )],
+            plans: vec![new_plan(
+                json!({"name": "Default", "unit": "month", "unit_price": "1",
+                       "prices": {"cpu": "0.5"}})
+                .as_object()
+                .expect("an object"),
+                Uuid::new_v4(),
+            )],
             endpoints: Vec::new(),
             at: ctx.now,
         };
