@@ -4,22 +4,18 @@
 //!
 //! This module reads those parameters and the filter values from the query string and
 //! renders the answer; the SQL they become (ordering, paging, counting, filter fragments)
-//! is [`crate::read::list`]'s. The `push_*` helpers below apply a query parameter directly
-//! to a query builder, for lists that have no typed filter of their own.
+//! is [`crate::read::list`]'s, and each list's typed filter is its read model's.
 
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
-
-use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::api::error::ApiError;
 use crate::api::links::Links;
-use crate::read;
 use crate::read::list::{InvalidPage, LAST_PAGE, Ordering, Sort};
 
-pub use crate::read::list::{OrderKey, Paging, contains_pattern};
+pub use crate::read::list::{OrderKey, Paging};
 
 pub const DEFAULT_PAGE_SIZE: i64 = 10;
 pub const MAX_PAGE_SIZE: i64 = 300;
@@ -210,23 +206,6 @@ fn quote_plus(text: &str) -> String {
     out
 }
 
-/// Counts the matching rows, checks the page and fetches it (see
-/// [`crate::read::list::fetch_page`]).
-pub async fn fetch_page<T>(
-    pool: &sqlx::PgPool,
-    select: &str,
-    from: &str,
-    filters: impl Fn(&mut QueryBuilder<'_, Postgres>),
-    order: &str,
-    paging: Paging,
-) -> Result<(i64, Vec<T>, Paging), ApiError>
-where
-    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
-{
-    let page = read::list::fetch_page(pool, select, from, filters, order, paging).await?;
-    Ok((page.total, page.rows, page.paging))
-}
-
 /// DRF's boolean filter spellings.
 pub fn parse_bool(value: &str) -> Option<bool> {
     match value.to_ascii_lowercase().as_str() {
@@ -244,64 +223,6 @@ pub fn filter_uuid(value: &str) -> Uuid {
 /// Every non-empty value of the repeated text filter `key`, owned.
 pub fn strings(params: &QueryParams, key: &str) -> Vec<String> {
     params.all(key).into_iter().map(str::to_string).collect()
-}
-
-/// Pushes ` AND {column} ILIKE '%value%'` for each given contains-filter.
-pub fn push_contains(
-    qb: &mut QueryBuilder<'_, Postgres>,
-    params: &QueryParams,
-    filters: &[(&str, &str)],
-) {
-    for (param, column) in filters {
-        read::list::push_contains(qb, column, params.get(param));
-    }
-}
-
-/// Pushes ` AND {column} = value` for each given exact filter.
-pub fn push_exact(
-    qb: &mut QueryBuilder<'_, Postgres>,
-    params: &QueryParams,
-    filters: &[(&str, &str)],
-) {
-    for (param, column) in filters {
-        read::list::push_equals(qb, column, params.get(param).map(str::to_string));
-    }
-}
-
-/// Pushes ` AND {column} = bool` for each given boolean filter (bad values are ignored).
-pub fn push_bools(
-    qb: &mut QueryBuilder<'_, Postgres>,
-    params: &QueryParams,
-    filters: &[(&str, &str)],
-) {
-    for (param, column) in filters {
-        read::list::push_equals(qb, column, params.get(param).and_then(parse_bool));
-    }
-}
-
-/// Pushes ` AND {column} = uuid` for a uuid filter; an invalid uuid matches nothing.
-pub fn push_uuid(
-    qb: &mut QueryBuilder<'_, Postgres>,
-    params: &QueryParams,
-    param: &str,
-    column: &str,
-) {
-    read::list::push_equals(qb, column, params.get(param).map(filter_uuid));
-}
-
-/// Pushes ` AND {column}` matching any value of the repeated text filter `param`.
-pub fn push_strings(
-    qb: &mut QueryBuilder<'_, Postgres>,
-    params: &QueryParams,
-    param: &str,
-    column: &str,
-) {
-    read::list::push_one_of(qb, column, strings(params, param));
-}
-
-/// Pushes `sql` with every `$1` replaced by a bind of `value` (visibility subqueries).
-pub fn push_with_caller(qb: &mut QueryBuilder<'_, Postgres>, sql: &str, value: Uuid) {
-    read::list::push_with_user(qb, sql, value);
 }
 
 #[cfg(test)]

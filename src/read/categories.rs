@@ -64,6 +64,14 @@ pub async fn find(pool: &PgPool, uuid: Uuid) -> sqlx::Result<Option<CategoryRow>
         .await
 }
 
+/// Whether the category exists.
+pub async fn exists(pool: &PgPool, uuid: Uuid) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM projection.categories WHERE uuid = $1)")
+        .bind(uuid)
+        .fetch_one(pool)
+        .await
+}
+
 /// A default that at most one category holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DefaultFlag {

@@ -272,6 +272,14 @@ pub async fn visible_projects(
     Ok(by_customer)
 }
 
+/// Whether the customer exists.
+pub async fn exists(pool: &PgPool, uuid: Uuid) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM projection.customers WHERE uuid = $1)")
+        .bind(uuid)
+        .fetch_one(pool)
+        .await
+}
+
 /// Whether a customer is blocked or archived.
 #[derive(Debug, Clone, Copy, FromRow)]
 pub struct Availability {

@@ -14,6 +14,8 @@
 //! - [`projects`]: projects with their customer; what an order checks of a project.
 //! - [`roles`]: the grants on a scope, users' permissions, the customer of a scope.
 //! - [`categories`], [`service_providers`]: the catalogue's directory entries.
+//! - [`offerings`]: offerings from the provider's side and in the public catalogue, with
+//!   filters; plans and the offerings holding them.
 //! - [`orders`]: orders with their joins and filters, pending orders of a resource, orders
 //!   whose start date has come.
 //! - [`resources`]: resources from the consumer's and the provider's side, with filters.
@@ -23,6 +25,7 @@
 pub mod categories;
 pub mod customers;
 pub mod list;
+pub mod offerings;
 pub mod orders;
 pub mod projects;
 pub mod remote_sync;

@@ -203,6 +203,14 @@ pub async fn is_visible(pool: &PgPool, viewer: &Viewer, uuid: Uuid) -> sqlx::Res
     list::exists(pool, qb).await
 }
 
+/// Whether the project exists.
+pub async fn exists(pool: &PgPool, uuid: Uuid) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM projection.projects WHERE uuid = $1)")
+        .bind(uuid)
+        .fetch_one(pool)
+        .await
+}
+
 /// A project with what orders placed in it check of it and its organization.
 #[derive(Debug, FromRow)]
 pub struct ProjectStanding {

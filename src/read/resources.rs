@@ -2,6 +2,8 @@
 //! project, customers and category), who sees which resource from either side, and the
 //! list with Waldur's `ResourceFilter` as typed values.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
@@ -295,6 +297,19 @@ pub async fn count_on_plan(pool: &PgPool, plan: Uuid) -> sqlx::Result<i64> {
     .bind(plan)
     .fetch_one(pool)
     .await
+}
+
+/// How many resources (in any state) use each plan of the offering; plans no resource uses
+/// are left out.
+pub async fn count_by_plan(pool: &PgPool, offering: Uuid) -> sqlx::Result<HashMap<Uuid, i64>> {
+    let rows: Vec<(Uuid, i64)> = sqlx::query_as(
+        "SELECT plan_uuid, count(*) FROM projection.resources \
+         WHERE offering_uuid = $1 AND plan_uuid IS NOT NULL GROUP BY plan_uuid",
+    )
+    .bind(offering)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().collect())
 }
 
 #[cfg(test)]

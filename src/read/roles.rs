@@ -6,7 +6,7 @@ use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::list::{self, ListError, Page, Paging, push_equals};
-use super::visibility::Scope;
+use super::visibility::{ACTIVE_GRANT, Scope};
 
 /// The customer a scope belongs to (a customer is its own), and whether it is available.
 #[derive(Debug, Clone, Copy, FromRow)]
@@ -134,5 +134,19 @@ pub async fn permissions(pool: &PgPool, users: &[Uuid]) -> sqlx::Result<Vec<Perm
     )
     .bind(users)
     .fetch_all(pool)
+    .await
+}
+
+/// The first customer (by the grant's age) the user owns now, if any.
+pub async fn first_owned_customer(pool: &PgPool, user: Uuid) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar(&format!(
+        "SELECT r.scope_uuid FROM projection.user_roles r \
+         JOIN projection.customers c ON c.uuid = r.scope_uuid \
+         WHERE r.user_uuid = $1 AND r.scope_type = 'customer' AND r.role = 'CUSTOMER.OWNER' \
+           AND {ACTIVE_GRANT} \
+         ORDER BY r.created, r.scope_uuid LIMIT 1"
+    ))
+    .bind(user)
+    .fetch_optional(pool)
     .await
 }

@@ -1,7 +1,8 @@
 //! The offering catalogue: `/api/marketplace-provider-offerings/` (providers manage),
 //! `/api/marketplace-plans/` (plan management) and `/api/marketplace-public-offerings/`
 //! (what consumers can order). This module holds what they share: loading an offering from
-//! its read model, visibility, and rendering offerings, components, plans and partitions.
+//! its read model ([`crate::read::offerings`]) and rendering offerings, components, plans
+//! and partitions.
 
 mod components;
 pub(crate) mod input;
@@ -10,13 +11,13 @@ mod provider;
 mod public;
 mod transfer;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde_json::{Map, Value, json};
-use sqlx::{FromRow, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::api::ApiState;
@@ -24,10 +25,11 @@ use crate::api::access::has_permission;
 use crate::api::auth::Caller;
 use crate::api::error::{ApiError, DomainError};
 use crate::api::links::{Links, hex, parse_path_uuid, timestamp};
-use crate::api::list::push_with_caller;
 use crate::app::offerings::{self, CustomerStanding};
-use crate::domain::offering::model::{Component, OfferingState, Partition, Plan};
+use crate::domain::offering::model::{Component, Partition, Plan};
 use crate::domain::offering::{Offering, OfferingCommand, OfferingError};
+use crate::read;
+use crate::read::offerings::{Audience, OfferingRow};
 use crate::read::visibility::Scope;
 
 pub fn router() -> Router<Arc<ApiState>> {
@@ -104,25 +106,6 @@ pub struct OfferingRecord {
     pub project_name: Option<String>,
 }
 
-#[derive(FromRow)]
-struct RecordRow {
-    document: Value,
-    customer_name: String,
-    customer_blocked: bool,
-    customer_archived: bool,
-    category_title: Option<String>,
-    project_name: Option<String>,
-}
-
-/// Columns and joins that load [`OfferingRecord`]s; `o` is the offering.
-pub const RECORD_SELECT: &str = "o.document, c.name AS customer_name, \
-    c.blocked AS customer_blocked, c.archived AS customer_archived, \
-    k.title AS category_title, p.name AS project_name";
-pub const RECORD_FROM: &str = "projection.offerings o \
-    JOIN projection.customers c ON c.uuid = o.customer_uuid \
-    LEFT JOIN projection.categories k ON k.uuid = o.category_uuid \
-    LEFT JOIN projection.projects p ON p.uuid = o.project_uuid";
-
 impl OfferingRecord {
     /// Whether the offering's customer may act.
     pub fn standing(&self) -> CustomerStanding {
@@ -133,10 +116,10 @@ impl OfferingRecord {
     }
 }
 
-impl TryFrom<RecordRow> for OfferingRecord {
+impl TryFrom<OfferingRow> for OfferingRecord {
     type Error = ApiError;
 
-    fn try_from(row: RecordRow) -> Result<Self, ApiError> {
+    fn try_from(row: OfferingRow) -> Result<Self, ApiError> {
         let offering: Offering = serde_json::from_value(row.document)
             .map_err(|e| ApiError::internal(anyhow::anyhow!(e).context("offering document")))?;
         Ok(OfferingRecord {
@@ -151,34 +134,12 @@ impl TryFrom<RecordRow> for OfferingRecord {
     }
 }
 
-/// Fetches records with a filter pushed after `WHERE`.
-pub async fn fetch_records(
-    state: &ApiState,
-    filter: impl FnOnce(&mut QueryBuilder<'_, Postgres>),
-) -> Result<Vec<OfferingRecord>, ApiError> {
-    let mut qb = QueryBuilder::new(format!("SELECT {RECORD_SELECT} FROM {RECORD_FROM} WHERE "));
-    filter(&mut qb);
-    let rows: Vec<RecordRow> = qb.build_query_as().fetch_all(&state.ledger.pool).await?;
-    rows.into_iter().map(OfferingRecord::try_from).collect()
-}
-
-/// Restricts offerings to those a caller sees on the provider side: staff and support see
-/// all; others those of customers they hold a role in or of projects they work in.
-pub fn push_provider_visibility(qb: &mut QueryBuilder<'_, Postgres>, caller: &Caller) {
-    if caller.sees_all() {
-        qb.push(" true");
-        return;
-    }
-    push_with_caller(
-        qb,
-        " (o.customer_uuid IN (SELECT r.scope_uuid FROM projection.user_roles r \
-           WHERE r.user_uuid = $1 AND r.scope_type = 'customer' \
-             AND (r.expiration_time IS NULL OR r.expiration_time > now())) \
-         OR o.project_uuid IN (SELECT r.scope_uuid FROM projection.user_roles r \
-           WHERE r.user_uuid = $1 AND r.scope_type = 'project' \
-             AND (r.expiration_time IS NULL OR r.expiration_time > now())))",
-        caller.uuid,
-    );
+/// The offering, whoever asks (deleted ones included).
+pub async fn find_record(state: &ApiState, uuid: Uuid) -> Result<Option<OfferingRecord>, ApiError> {
+    read::offerings::find(&state.ledger.pool, uuid)
+        .await?
+        .map(OfferingRecord::try_from)
+        .transpose()
 }
 
 /// The offering as the provider side sees it, or 404.
@@ -187,31 +148,19 @@ pub async fn provider_record(
     caller: &Caller,
     uuid: Uuid,
 ) -> Result<OfferingRecord, ApiError> {
-    fetch_records(state, |qb| {
-        qb.push("o.uuid = ");
-        qb.push_bind(uuid);
-        qb.push(" AND");
-        push_provider_visibility(qb, caller);
-    })
-    .await?
-    .into_iter()
-    .next()
-    .ok_or(ApiError::NotFound("Offering"))
+    let viewer = caller.viewer();
+    read::offerings::find_visible(&state.ledger.pool, Audience::Provider(&viewer), uuid)
+        .await?
+        .ok_or(ApiError::NotFound("Offering"))?
+        .try_into()
 }
 
 /// Resources per plan of an offering (all states).
 pub async fn plan_resource_counts(
     state: &ApiState,
     offering: Uuid,
-) -> Result<std::collections::HashMap<Uuid, i64>, ApiError> {
-    let rows: Vec<(Uuid, i64)> = sqlx::query_as(
-        "SELECT plan_uuid, count(*) FROM projection.resources \
-         WHERE offering_uuid = $1 AND plan_uuid IS NOT NULL GROUP BY plan_uuid",
-    )
-    .bind(offering)
-    .fetch_all(&state.ledger.pool)
-    .await?;
-    Ok(rows.into_iter().collect())
+) -> Result<HashMap<Uuid, i64>, ApiError> {
+    Ok(read::resources::count_by_plan(&state.ledger.pool, offering).await?)
 }
 
 /// Whether the caller holds `permission` on the offering's customer (staff always do).
@@ -548,7 +497,7 @@ pub fn render_offering(
     record: &OfferingRecord,
     links: &Links,
     view: OfferingView,
-    plan_resources: &std::collections::HashMap<Uuid, i64>,
+    plan_resources: &HashMap<Uuid, i64>,
     plans: &[&Plan],
 ) -> Value {
     let o = &record.offering;
@@ -680,6 +629,3 @@ pub async fn sees_secrets(
     .await?;
     Ok(roles.contains("CUSTOMER.OWNER") || roles.contains("CUSTOMER.MANAGER"))
 }
-
-/// The states shown on the public side.
-pub const PUBLIC_STATES: [OfferingState; 2] = [OfferingState::Active, OfferingState::Paused];

@@ -10,25 +10,26 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use sqlx::{FromRow, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::input;
 use super::{
-    OfferingRecord, PlanSide, execute, fetch_records, plan_resource_counts, provider_record,
+    OfferingRecord, PlanSide, execute, find_record, plan_resource_counts, provider_record,
     render_plan, require,
 };
 use crate::api::access::require_staff;
 use crate::api::auth::Caller;
 use crate::api::body::Body;
 use crate::api::error::ApiError;
-use crate::api::form::{Form, NOT_NULL, REQUIRED};
+use crate::api::form::{Form, NOT_NULL, REQUIRED, parse_hyperlink};
 use crate::api::links::{Links, parse_path_uuid};
-use crate::api::list::{Paging, QueryParams, fetch_page, page_response, select_fields};
+use crate::api::list::{Paging, QueryParams, filter_uuid, page_response, select_fields, strings};
 use crate::api::{ApiState, created, no_content};
 use crate::app::offerings::{edit, new_plan};
 use crate::domain::offering::model::Plan;
 use crate::domain::offering::{Offering, OfferingCommand};
+use crate::read;
+use crate::read::offerings::PlanFilter;
 
 const COLLECTION: &str = "/api/marketplace-plans/";
 
@@ -59,20 +60,12 @@ struct PlanContext {
 
 /// The plan with this uuid and its offering, or 404.
 async fn find_plan(state: &ApiState, uuid: Uuid) -> Result<PlanContext, ApiError> {
-    let offering: Option<Uuid> =
-        sqlx::query_scalar("SELECT offering_uuid FROM projection.plans WHERE uuid = $1")
-            .bind(uuid)
-            .fetch_optional(&state.ledger.pool)
-            .await?;
-    let offering = offering.ok_or(ApiError::NotFound("Plan"))?;
-    let record = fetch_records(state, |qb| {
-        qb.push("o.uuid = ");
-        qb.push_bind(offering);
-    })
-    .await?
-    .into_iter()
-    .next()
-    .ok_or(ApiError::NotFound("Plan"))?;
+    let offering = read::offerings::plan_offering(&state.ledger.pool, uuid)
+        .await?
+        .ok_or(ApiError::NotFound("Plan"))?;
+    let record = find_record(state, offering)
+        .await?
+        .ok_or(ApiError::NotFound("Plan"))?;
     let plan = record
         .offering
         .plan(uuid)
@@ -99,35 +92,21 @@ async fn render(state: &ApiState, links: &Links, context: &PlanContext) -> Resul
     ))
 }
 
-#[derive(FromRow)]
-struct PlanRow {
-    document: Value,
-    plan_uuid: Uuid,
-    resources_count: i64,
-}
-
-const LIST_SELECT: &str = "o.document, pl.uuid AS plan_uuid, \
-    (SELECT count(*) FROM projection.resources r WHERE r.plan_uuid = pl.uuid) AS resources_count";
-const LIST_FROM: &str =
-    "projection.plans pl JOIN projection.offerings o ON o.uuid = pl.offering_uuid";
-
 /// `offering` (a provider offering URL), `offering_uuid`, `parent_offering_uuid` (offerings
 /// have no parents here, so the plans of that offering) and repeated `offering_slug`.
-fn push_plan_filters(qb: &mut QueryBuilder<'_, Postgres>, params: &QueryParams) {
-    qb.push(" WHERE true");
+fn plan_filter(params: &QueryParams) -> PlanFilter {
+    let mut offerings = Vec::new();
     if let Some(url) = params.get("offering") {
-        let uuid = crate::api::form::parse_hyperlink(url, "marketplace-provider-offerings")
-            .unwrap_or(Uuid::nil());
-        qb.push(" AND pl.offering_uuid = ");
-        qb.push_bind(uuid);
+        offerings
+            .push(parse_hyperlink(url, "marketplace-provider-offerings").unwrap_or(Uuid::nil()));
     }
     for param in ["offering_uuid", "parent_offering_uuid"] {
-        if let Some(raw) = params.get(param) {
-            qb.push(" AND pl.offering_uuid = ");
-            qb.push_bind(Uuid::parse_str(raw.trim()).unwrap_or(Uuid::nil()));
-        }
+        offerings.extend(params.get(param).map(filter_uuid));
     }
-    crate::api::list::push_strings(qb, params, "offering_slug", "o.slug");
+    PlanFilter {
+        offerings,
+        offering_slugs: strings(params, "offering_slug"),
+    }
 }
 
 /// Every authenticated user sees every plan (there are no organization-group restrictions).
@@ -139,17 +118,10 @@ async fn list(
 ) -> Result<Response, ApiError> {
     let params = QueryParams::parse(raw.as_deref());
     let paging = Paging::from_params(&params)?;
-    let (total, rows, paging): (i64, Vec<PlanRow>, Paging) = fetch_page(
-        &state.ledger.pool,
-        LIST_SELECT,
-        LIST_FROM,
-        |qb| push_plan_filters(qb, &params),
-        "pl.name, pl.uuid",
-        paging,
-    )
-    .await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for row in rows {
+    let filter = plan_filter(&params);
+    let page = read::offerings::list_plans(&state.ledger.pool, &filter, paging).await?;
+    let mut items = Vec::with_capacity(page.rows.len());
+    for row in page.rows {
         let offering: Offering = serde_json::from_value(row.document)
             .map_err(|e| ApiError::internal(anyhow::anyhow!(e).context("offering document")))?;
         let Some(plan) = offering.plan(row.plan_uuid) else {
@@ -164,7 +136,12 @@ async fn list(
         ));
     }
     Ok(page_response(
-        &links, COLLECTION, &params, paging, total, items,
+        &links,
+        COLLECTION,
+        &params,
+        page.paging,
+        page.total,
+        items,
     ))
 }
 

@@ -14,62 +14,22 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use super::provider::{push_offering_filters, states_filter};
+use super::provider::offering_filter;
 use super::{
-    OfferingRecord, OfferingView, PUBLIC_STATES, PlanSide, RECORD_FROM, RECORD_SELECT,
-    fetch_records, plan_resource_counts, render_offering, render_plan,
+    OfferingRecord, OfferingView, PlanSide, plan_resource_counts, render_offering, render_plan,
 };
 use crate::api::ApiState;
 use crate::api::auth::{Caller, MaybeCaller};
 use crate::api::error::ApiError;
 use crate::api::links::{Links, parse_path_uuid};
-use crate::api::list::{
-    OrderKey, Paging, QueryParams, fetch_page, order_by, page_response, push_with_caller,
-    select_fields,
-};
+use crate::api::list::{Paging, QueryParams, page_response, select_fields, sorts};
 use crate::domain::offering::model::Plan;
-use crate::read::visibility::{CONNECTED_CUSTOMERS, CONNECTED_PROJECTS};
+use crate::read;
+use crate::read::offerings::Audience;
 
 const COLLECTION: &str = "/api/marketplace-public-offerings/";
-
-/// The `o=` keys of the offering lists (the totals are not computed; they sort by age).
-const ORDER_KEYS: &[OrderKey] = &[
-    OrderKey {
-        name: "name",
-        sql: "o.name",
-    },
-    OrderKey {
-        name: "created",
-        sql: "o.created",
-    },
-    OrderKey {
-        name: "type",
-        sql: "o.type",
-    },
-    OrderKey {
-        name: "state",
-        sql: "o.state",
-    },
-    OrderKey {
-        name: "total_customers",
-        sql: "o.created",
-    },
-    OrderKey {
-        name: "total_cost",
-        sql: "o.created",
-    },
-    OrderKey {
-        name: "total_cost_estimated",
-        sql: "o.created",
-    },
-];
-
-/// An offering has a plan that is not archived.
-const HAS_OPEN_PLAN: &str = "EXISTS (SELECT 1 FROM projection.plans pl \
-    WHERE pl.offering_uuid = o.uuid AND NOT pl.archived)";
 
 pub fn router() -> Router<Arc<ApiState>> {
     let base = "/api/marketplace-public-offerings/{uuid}";
@@ -80,44 +40,6 @@ pub fn router() -> Router<Arc<ApiState>> {
         .route(&format!("{base}/plans/{{plan_uuid}}/"), get(plan_detail))
 }
 
-/// Restricts offerings (`o`) to those the caller may order, as described above.
-pub fn push_public_visibility(qb: &mut QueryBuilder<'_, Postgres>, caller: Option<&Caller>) {
-    let states: Vec<String> = PUBLIC_STATES
-        .iter()
-        .map(|s| s.as_str().to_string())
-        .collect();
-    qb.push(" o.state = ANY(");
-    qb.push_bind(states);
-    qb.push(")");
-    match caller {
-        None => {
-            qb.push(" AND o.shared");
-        }
-        Some(caller) if caller.sees_all() => {
-            qb.push(format!(" AND (o.shared OR {HAS_OPEN_PLAN})"));
-        }
-        Some(caller) => {
-            let sql = format!(
-                " AND (o.shared OR ((o.customer_uuid IN ({CONNECTED_CUSTOMERS}) \
-                 OR o.project_uuid IN ({CONNECTED_PROJECTS})) AND {HAS_OPEN_PLAN}))"
-            );
-            push_with_caller(qb, &sql, caller.uuid);
-        }
-    }
-}
-
-/// `allowed_customer_uuid`: the offerings that organization may order, its own and the
-/// shared ones. The ledger has no organization groups, so no shared offering is closed to
-/// an organization by one. An invalid uuid matches nothing, as elsewhere.
-fn push_allowed_customer(qb: &mut QueryBuilder<'_, Postgres>, params: &QueryParams) {
-    if let Some(value) = params.get("allowed_customer_uuid") {
-        let customer = Uuid::parse_str(value.trim()).unwrap_or(Uuid::nil());
-        qb.push(" AND (o.shared OR o.customer_uuid = ");
-        qb.push_bind(customer);
-        qb.push(")");
-    }
-}
-
 /// The offering if the caller may see it on the public side, or 404.
 async fn public_record(
     state: &ApiState,
@@ -125,16 +47,11 @@ async fn public_record(
     raw_uuid: &str,
 ) -> Result<OfferingRecord, ApiError> {
     let uuid = parse_path_uuid(raw_uuid, "Offering")?;
-    fetch_records(state, |qb| {
-        qb.push("o.uuid = ");
-        qb.push_bind(uuid);
-        qb.push(" AND");
-        push_public_visibility(qb, caller);
-    })
-    .await?
-    .into_iter()
-    .next()
-    .ok_or(ApiError::NotFound("Offering"))
+    let viewer = caller.map(Caller::viewer);
+    read::offerings::find_visible(&state.ledger.pool, Audience::Public(viewer.as_ref()), uuid)
+        .await?
+        .ok_or(ApiError::NotFound("Offering"))?
+        .try_into()
 }
 
 /// The offering's plans, archived ones included, by name.
@@ -176,30 +93,24 @@ async fn list(
 ) -> Result<Response, ApiError> {
     let params = QueryParams::parse(raw.as_deref());
     let paging = Paging::from_params(&params)?;
-    let order = order_by(&params, ORDER_KEYS, "o.name", "o.uuid")?;
-    let states = states_filter(&params)?;
-    let filters = |qb: &mut QueryBuilder<'_, Postgres>| {
-        qb.push(" WHERE");
-        push_public_visibility(qb, caller.as_ref());
-        push_offering_filters(qb, &params, &states);
-        push_allowed_customer(qb, &params);
-    };
-    let (total, rows, paging): (i64, Vec<super::RecordRow>, Paging) = fetch_page(
-        &state.ledger.pool,
-        RECORD_SELECT,
-        RECORD_FROM,
-        filters,
-        &order,
-        paging,
-    )
-    .await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for row in rows {
+    let viewer = caller.as_ref().map(Caller::viewer);
+    let audience = Audience::Public(viewer.as_ref());
+    let ordering = read::offerings::ordering(audience, &sorts(&params))?;
+    let filter = offering_filter(&params)?;
+    let page =
+        read::offerings::list(&state.ledger.pool, audience, &filter, &ordering, paging).await?;
+    let mut items = Vec::with_capacity(page.rows.len());
+    for row in page.rows {
         let record = OfferingRecord::try_from(row)?;
         items.push(render_public(&state, &links, &record, false).await?);
     }
     Ok(page_response(
-        &links, COLLECTION, &params, paging, total, items,
+        &links,
+        COLLECTION,
+        &params,
+        page.paging,
+        page.total,
+        items,
     ))
 }
 

@@ -22,7 +22,7 @@ use crate::api::body::{Body, expected_dict, python_type_name};
 use crate::api::error::ApiError;
 use crate::api::form::Form;
 use crate::api::links::Links;
-use crate::api::offerings::{OfferingRecord, fetch_records};
+use crate::api::offerings::{OfferingRecord, find_record};
 use crate::api::{ApiState, created};
 use crate::domain::offering::Offering;
 use crate::domain::offering::model::OfferingState;
@@ -66,13 +66,9 @@ async fn read_input(
     let offering_uuid = form.hyperlink("offering", "marketplace-public-offerings", true);
     let mut offering = None;
     if let Some(uuid) = offering_uuid {
-        offering = fetch_records(state, |qb| {
-            qb.push("o.uuid = ");
-            qb.push_bind(uuid);
-        })
-        .await?
-        .into_iter()
-        .find(|r| !r.offering.deleted);
+        offering = find_record(state, uuid)
+            .await?
+            .filter(|r| !r.offering.deleted);
         if offering.is_none() {
             form.error("offering", INVALID_OBJECT);
         }

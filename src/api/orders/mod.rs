@@ -10,7 +10,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use sqlx::{Postgres, QueryBuilder};
 
 use crate::api::ApiState;
 use crate::api::auth::Caller;
@@ -41,11 +40,6 @@ pub fn router() -> Router<Arc<ApiState>> {
         .merge(actions::router())
         .merge(attachment::router())
         .merge(update::router())
-}
-
-/// Limits a query over `projection.orders o` to the orders the caller sees.
-fn push_visibility(qb: &mut QueryBuilder<'_, Postgres>, caller: &Caller) {
-    read::orders::push_visibility(qb, &caller.viewer());
 }
 
 async fn list(

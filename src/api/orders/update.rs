@@ -22,7 +22,7 @@ use crate::api::body::{Body, expected_dict};
 use crate::api::error::ApiError;
 use crate::api::form::Form;
 use crate::api::links::Links;
-use crate::api::offerings::fetch_records;
+use crate::api::offerings::find_record;
 use crate::domain::order::{OrderCommand, OrderState, OrderTerms, OrderType};
 use crate::domain::resource::ResourceCommand;
 
@@ -86,14 +86,11 @@ async fn update(
     let mut terms = new_terms(&target, &mut form);
     form.finish()?;
 
-    let record = fetch_records(&state, |qb| {
-        qb.push("o.uuid = ");
-        qb.push_bind(target.spec.offering_uuid);
-    })
-    .await?
-    .into_iter()
-    .next()
-    .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the order's offering is not projected")))?;
+    let record = find_record(&state, target.spec.offering_uuid)
+        .await?
+        .ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!("the order's offering is not projected"))
+        })?;
     if limits_given {
         check_limits(&record.offering, &terms.limits)?;
     }

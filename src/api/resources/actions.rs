@@ -27,7 +27,7 @@ use crate::api::auth::Caller;
 use crate::api::body::{Body, dict_field, python_type_name};
 use crate::api::error::ApiError;
 use crate::api::links::hex;
-use crate::api::offerings::{OfferingRecord, fetch_records};
+use crate::api::offerings::{OfferingRecord, find_record};
 use crate::api::orders::placement::{
     PlanRef, check_limits, check_plan, command_failed, cost_overflow, parse_limits, parse_plan_url,
     place,
@@ -91,14 +91,9 @@ async fn load(
         .clone()
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a resource without its creation")))?;
     let offering_uuid = spec.offering_uuid;
-    let record = fetch_records(state, |qb| {
-        qb.push("o.uuid = ");
-        qb.push_bind(offering_uuid);
-    })
-    .await?
-    .into_iter()
-    .next()
-    .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a resource without its offering")))?;
+    let record = find_record(state, offering_uuid)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a resource without its offering")))?;
     let consumer = crate::read::projects::standing(&state.ledger.pool, spec.project_uuid).await?;
     Ok(Target {
         resource,

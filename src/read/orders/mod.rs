@@ -171,6 +171,41 @@ pub async fn find(pool: &PgPool, uuid: Uuid) -> sqlx::Result<Option<OrderRow>> {
     .await
 }
 
+/// An order as its actions check it: the order, its offering, and its consumer's
+/// organization and project.
+#[derive(Debug, FromRow)]
+pub struct ActionRow {
+    pub order_doc: Value,
+    pub offering_doc: Option<Value>,
+    pub customer_blocked: Option<bool>,
+    pub customer_archived: Option<bool>,
+    pub project_name: Option<String>,
+    pub project_start_date: Option<NaiveDate>,
+    pub project_end_date: Option<NaiveDate>,
+}
+
+/// The order as its actions check it, if `viewer` sees it.
+pub async fn find_for_action(
+    pool: &PgPool,
+    viewer: &Viewer,
+    uuid: Uuid,
+) -> sqlx::Result<Option<ActionRow>> {
+    let mut qb = QueryBuilder::new(
+        "SELECT o.document AS order_doc, f.document AS offering_doc, \
+         c.blocked AS customer_blocked, c.archived AS customer_archived, \
+         p.name AS project_name, p.start_date AS project_start_date, \
+         p.end_date AS project_end_date \
+         FROM projection.orders o \
+         LEFT JOIN projection.offerings f ON f.uuid = o.offering_uuid \
+         LEFT JOIN projection.customers c ON c.uuid = o.customer_uuid \
+         LEFT JOIN projection.projects p ON p.uuid = o.project_uuid \
+         WHERE o.uuid = ",
+    );
+    qb.push_bind(uuid);
+    push_visibility(&mut qb, viewer);
+    qb.build_query_as().fetch_optional(pool).await
+}
+
 /// Whether an order for the resource is still pending or executing.
 pub async fn resource_has_pending(pool: &PgPool, resource: Uuid) -> sqlx::Result<bool> {
     sqlx::query_scalar(&format!(

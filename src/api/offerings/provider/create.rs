@@ -23,6 +23,7 @@ use crate::api::offerings::provider_record;
 use crate::api::{ApiState, created};
 use crate::app::offerings::{self, NewOffering};
 use crate::domain::offering::types;
+use crate::read;
 use crate::read::visibility::Scope;
 
 /// A plan from an offering-create `plans[]` item: its fields plus prices and quotas.
@@ -67,15 +68,10 @@ pub(super) async fn create(
     });
     let customer = form.hyperlink("customer", "customers", true);
     let project = form.hyperlink("project", "projects", false);
-    if let Some(uuid) = project {
-        let exists: Option<i32> =
-            sqlx::query_scalar("SELECT 1 FROM projection.projects WHERE uuid = $1")
-                .bind(uuid)
-                .fetch_optional(&state.ledger.pool)
-                .await?;
-        if exists.is_none() {
-            form.error("project", "Invalid hyperlink - Object does not exist.");
-        }
+    if let Some(uuid) = project
+        && !read::projects::exists(&state.ledger.pool, uuid).await?
+    {
+        form.error("project", "Invalid hyperlink - Object does not exist.");
     }
     let settings = input::read_settings(&mut form);
     let components = read_list(&mut form, "components", |f| input::read_component(f, false));
@@ -87,16 +83,11 @@ pub(super) async fn create(
         );
     }
     let limits = input::read_component_limits(&mut form);
-    let customer_exists: Option<i32> = match customer {
-        Some(uuid) => {
-            sqlx::query_scalar("SELECT 1 FROM projection.customers WHERE uuid = $1")
-                .bind(uuid)
-                .fetch_optional(&state.ledger.pool)
-                .await?
-        }
-        None => None,
+    let customer_exists = match customer {
+        Some(uuid) => read::customers::exists(&state.ledger.pool, uuid).await?,
+        None => false,
     };
-    if customer.is_some() && customer_exists.is_none() {
+    if customer.is_some() && !customer_exists {
         form.error("customer", "Invalid hyperlink - Object does not exist.");
     }
     form.finish()?;

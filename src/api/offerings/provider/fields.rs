@@ -8,6 +8,7 @@ use crate::api::ApiState;
 use crate::api::error::ApiError;
 use crate::api::form::Form;
 use crate::api::offerings::input::read_country;
+use crate::read;
 
 /// Reads the descriptive fields present in a body.
 pub(super) fn read_details(form: &mut Form, name_required: bool) -> Map<String, Value> {
@@ -64,12 +65,7 @@ pub(super) async fn read_category(
     let Some(uuid) = form.hyperlink("category", "marketplace-categories", required) else {
         return Ok(None);
     };
-    let exists: Option<i32> =
-        sqlx::query_scalar("SELECT 1 FROM projection.categories WHERE uuid = $1")
-            .bind(uuid)
-            .fetch_optional(&state.ledger.pool)
-            .await?;
-    if exists.is_none() {
+    if !read::categories::exists(&state.ledger.pool, uuid).await? {
         form.error("category", "Invalid hyperlink - Object does not exist.");
         return Ok(None);
     }

@@ -7,169 +7,72 @@ use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use serde_json::Value;
-use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::COLLECTION;
 use crate::api::ApiState;
 use crate::api::auth::Caller;
 use crate::api::error::ApiError;
+use crate::api::form::parse_hyperlink;
 use crate::api::links::{Links, parse_path_uuid};
 use crate::api::list::{
-    OrderKey, Paging, QueryParams, contains_pattern, order_by, page_response, push_bools,
-    push_contains, push_exact, push_uuid, select_fields,
+    Paging, QueryParams, filter_uuid, page_response, parse_bool, select_fields, sorts, strings,
 };
 use crate::api::offerings::{
-    OfferingRecord, OfferingView, RECORD_FROM, RECORD_SELECT, plan_resource_counts,
-    provider_record, push_provider_visibility, render_offering, sees_secrets,
+    OfferingRecord, OfferingView, plan_resource_counts, provider_record, render_offering,
+    sees_secrets,
 };
 use crate::domain::offering::model::OfferingState;
+use crate::read;
+use crate::read::offerings::{Audience, OfferingFilter};
 
-const ORDER_KEYS: &[OrderKey] = &[
-    OrderKey {
-        name: "name",
-        sql: "o.name",
-    },
-    OrderKey {
-        name: "created",
-        sql: "o.created",
-    },
-    OrderKey {
-        name: "type",
-        sql: "o.type",
-    },
-    // Waldur sorts by the stored state number, not by its name.
-    OrderKey {
-        name: "state",
-        sql: "CASE o.state WHEN 'Draft' THEN 1 WHEN 'Active' THEN 2 WHEN 'Paused' THEN 3 \
-              WHEN 'Archived' THEN 4 ELSE 5 END",
-    },
-    OrderKey {
-        name: "total_customers",
-        sql: "o.created",
-    },
-    OrderKey {
-        name: "total_cost",
-        sql: "o.created",
-    },
-    OrderKey {
-        name: "total_cost_estimated",
-        sql: "o.created",
-    },
-];
-
-/// Validates repeated `state=` values.
-pub fn states_filter(params: &QueryParams) -> Result<Vec<String>, ApiError> {
-    params
+/// The filters of the provider and public offering lists, read from the query string;
+/// an unknown `state` is a 400.
+pub fn offering_filter(params: &QueryParams) -> Result<OfferingFilter, ApiError> {
+    let text = |key: &str| params.get(key).map(str::to_string);
+    let flag = |key: &str| params.get(key).and_then(parse_bool);
+    let states = params
         .all("state")
         .into_iter()
         .map(|state| {
-            OfferingState::parse(state)
-                .map(|s| s.as_str().to_string())
-                .ok_or_else(|| {
-                    ApiError::field(
-                        "state",
-                        format!(
-                            "Select a valid choice. {state} is not one of the available choices."
-                        ),
-                    )
-                })
+            OfferingState::parse(state).ok_or_else(|| {
+                ApiError::field(
+                    "state",
+                    format!("Select a valid choice. {state} is not one of the available choices."),
+                )
+            })
         })
-        .collect()
-}
-
-/// The filters shared by the provider and public offering lists.
-pub fn push_offering_filters(
-    qb: &mut QueryBuilder<'_, Postgres>,
-    params: &QueryParams,
-    states: &[String],
-) {
-    push_contains(
-        qb,
-        params,
-        &[("name", "o.name"), ("description", "o.description")],
-    );
-    push_exact(
-        qb,
-        params,
-        &[
-            ("name_exact", "o.name"),
-            ("slug", "o.slug"),
-            ("backend_id", "o.backend_id"),
-        ],
-    );
-    push_bools(
-        qb,
-        params,
-        &[("shared", "o.shared"), ("billable", "o.billable")],
-    );
-    push_uuid(qb, params, "customer_uuid", "o.customer_uuid");
-    push_uuid(qb, params, "category_uuid", "o.category_uuid");
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut customers: Vec<Uuid> = params
+        .get("customer_uuid")
+        .map(filter_uuid)
+        .into_iter()
+        .collect();
     if let Some(url) = params.get("customer") {
-        let uuid = crate::api::form::parse_hyperlink(url, "customers").unwrap_or(Uuid::nil());
-        qb.push(" AND o.customer_uuid = ");
-        qb.push_bind(uuid);
+        customers.push(parse_hyperlink(url, "customers").unwrap_or(Uuid::nil()));
     }
-    if !states.is_empty() {
-        qb.push(" AND o.state = ANY(");
-        qb.push_bind(states.to_vec());
-        qb.push(")");
-    }
-    let types: Vec<String> = params.all("type").into_iter().map(str::to_string).collect();
-    if !types.is_empty() {
-        qb.push(" AND o.type = ANY(");
-        qb.push_bind(types);
-        qb.push(")");
-    }
-    if let Some(keyword) = params.get("keyword") {
-        let pattern = contains_pattern(keyword);
-        qb.push(" AND (o.name ILIKE ");
-        qb.push_bind(pattern.clone());
-        qb.push(" OR o.description ILIKE ");
-        qb.push_bind(pattern.clone());
-        qb.push(" OR c.name ILIKE ");
-        qb.push_bind(pattern.clone());
-        qb.push(" OR c.abbreviation ILIKE ");
-        qb.push_bind(pattern.clone());
-        qb.push(" OR c.native_name ILIKE ");
-        qb.push_bind(pattern);
-        qb.push(")");
-    }
-    if let Some(query) = params.get("query") {
-        let pattern = contains_pattern(query);
-        qb.push(" AND (o.name ILIKE ");
-        qb.push_bind(pattern.clone());
-        qb.push(" OR o.slug ILIKE ");
-        qb.push_bind(pattern.clone());
-        qb.push(" OR o.description ILIKE ");
-        qb.push_bind(pattern);
-        if let Ok(uuid) = Uuid::parse_str(query.trim()) {
-            qb.push(" OR o.uuid = ");
-            qb.push_bind(uuid);
-        }
-        qb.push(")");
-    }
-    if let Some(raw) = params.get("allowed_customer_uuid") {
-        let uuid = Uuid::parse_str(raw.trim()).unwrap_or(Uuid::nil());
-        qb.push(" AND (o.shared OR o.customer_uuid = ");
-        qb.push_bind(uuid);
-        qb.push(")");
-    }
-    if let Some(raw) = params.get("project_uuid") {
-        let uuid = Uuid::parse_str(raw.trim()).unwrap_or(Uuid::nil());
-        qb.push(" AND (o.shared OR o.project_uuid = ");
-        qb.push_bind(uuid);
-        qb.push(")");
-    }
-    if let Some(raw) = params.get("uuid_list") {
-        let uuids: Vec<Uuid> = raw
-            .split(',')
-            .filter_map(|u| Uuid::parse_str(u.trim()).ok())
-            .collect();
-        qb.push(" AND o.uuid = ANY(");
-        qb.push_bind(uuids);
-        qb.push(")");
-    }
+    Ok(OfferingFilter {
+        name: text("name"),
+        description: text("description"),
+        name_exact: text("name_exact"),
+        slug: text("slug"),
+        backend_id: text("backend_id"),
+        shared: flag("shared"),
+        billable: flag("billable"),
+        customers,
+        category: params.get("category_uuid").map(filter_uuid),
+        states,
+        types: strings(params, "type"),
+        keyword: text("keyword"),
+        query: text("query"),
+        allowed_customer: params.get("allowed_customer_uuid").map(filter_uuid),
+        project: params.get("project_uuid").map(filter_uuid),
+        uuids: params.get("uuid_list").map(|raw| {
+            raw.split(',')
+                .filter_map(|u| Uuid::parse_str(u.trim()).ok())
+                .collect()
+        }),
+    })
 }
 
 pub(super) async fn list(
@@ -180,35 +83,24 @@ pub(super) async fn list(
 ) -> Result<Response, ApiError> {
     let params = QueryParams::parse(raw.as_deref());
     let paging = Paging::from_params(&params)?;
-    let order = order_by(&params, ORDER_KEYS, "o.name", "o.uuid")?;
-    let states = states_filter(&params)?;
-    let filters = |qb: &mut QueryBuilder<'_, Postgres>| {
-        qb.push(" WHERE");
-        push_provider_visibility(qb, &caller);
-        push_offering_filters(qb, &params, &states);
-    };
-    let mut count = QueryBuilder::new(format!("SELECT count(*) FROM {RECORD_FROM}"));
-    filters(&mut count);
-    let total: i64 = count
-        .build_query_scalar()
-        .fetch_one(&state.ledger.pool)
-        .await?;
-    let paging = paging.resolve(total)?;
-    let mut page = QueryBuilder::new(format!("SELECT {RECORD_SELECT} FROM {RECORD_FROM}"));
-    filters(&mut page);
-    page.push(format!(" ORDER BY {order} LIMIT "));
-    page.push_bind(paging.limit());
-    page.push(" OFFSET ");
-    page.push_bind(paging.offset());
-    let rows: Vec<crate::api::offerings::RecordRow> =
-        page.build_query_as().fetch_all(&state.ledger.pool).await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for row in rows {
+    let viewer = caller.viewer();
+    let audience = Audience::Provider(&viewer);
+    let ordering = read::offerings::ordering(audience, &sorts(&params))?;
+    let filter = offering_filter(&params)?;
+    let page =
+        read::offerings::list(&state.ledger.pool, audience, &filter, &ordering, paging).await?;
+    let mut items = Vec::with_capacity(page.rows.len());
+    for row in page.rows {
         let record = OfferingRecord::try_from(row)?;
         items.push(render_provider(&state, &caller, &links, &record, false).await?);
     }
     Ok(page_response(
-        &links, COLLECTION, &params, paging, total, items,
+        &links,
+        COLLECTION,
+        &params,
+        page.paging,
+        page.total,
+        items,
     ))
 }
 

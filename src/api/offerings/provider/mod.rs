@@ -15,7 +15,7 @@ mod fields;
 mod lifecycle;
 mod list;
 
-pub use list::{push_offering_filters, states_filter};
+pub use list::offering_filter;
 
 use std::sync::Arc;
 

@@ -23,7 +23,8 @@ use crate::api::error::ApiError;
 use crate::api::form::{Form, NOT_NULL, REQUIRED};
 use crate::api::links::{hex, timestamp};
 use crate::app::offerings::import::{self, ImportRequest};
-use crate::read::visibility::{ACTIVE_GRANT, Scope};
+use crate::read;
+use crate::read::visibility::Scope;
 
 const IMPORT_FLAGS: &[(&str, bool)] = &[
     ("import_components", true),
@@ -58,29 +59,15 @@ async fn target_customer(
     given: Option<Uuid>,
 ) -> Result<Uuid, ApiError> {
     if let Some(uuid) = given {
-        let exists: Option<i32> =
-            sqlx::query_scalar("SELECT 1 FROM projection.customers WHERE uuid = $1")
-                .bind(uuid)
-                .fetch_optional(&state.ledger.pool)
-                .await?;
-        return match exists {
-            Some(_) => Ok(uuid),
-            None => Err(ApiError::field(
-                "customer",
-                format!("Invalid pk \"{uuid}\" - object does not exist."),
-            )),
-        };
+        if read::customers::exists(&state.ledger.pool, uuid).await? {
+            return Ok(uuid);
+        }
+        return Err(ApiError::field(
+            "customer",
+            format!("Invalid pk \"{uuid}\" - object does not exist."),
+        ));
     }
-    let owned: Option<Uuid> = sqlx::query_scalar(&format!(
-        "SELECT r.scope_uuid FROM projection.user_roles r \
-         JOIN projection.customers c ON c.uuid = r.scope_uuid \
-         WHERE r.user_uuid = $1 AND r.scope_type = 'customer' AND r.role = 'CUSTOMER.OWNER' \
-           AND {ACTIVE_GRANT} \
-         ORDER BY r.created, r.scope_uuid LIMIT 1"
-    ))
-    .bind(caller.uuid)
-    .fetch_optional(&state.ledger.pool)
-    .await?;
+    let owned = read::roles::first_owned_customer(&state.ledger.pool, caller.uuid).await?;
     owned.ok_or_else(|| ApiError::invalid("No target customer specified or found"))
 }
 

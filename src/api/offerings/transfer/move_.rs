@@ -18,6 +18,7 @@ use crate::api::links::{Links, parse_path_uuid};
 use crate::api::offerings::{OfferingView, plan_resource_counts, provider_record, render_offering};
 use crate::app::offerings::lifecycle;
 use crate::domain::offering::model::Plan;
+use crate::read;
 
 pub(super) async fn move_offering(
     State(state): State<Arc<ApiState>>,
@@ -34,16 +35,11 @@ pub(super) async fn move_offering(
     require_present(&mut form, "preserve_permissions");
     // The ledger keeps no offering-level roles, so there is nothing to keep or revoke.
     let _preserve_permissions = form.bool("preserve_permissions");
-    let exists: Option<i32> = match customer {
-        Some(uuid) => {
-            sqlx::query_scalar("SELECT 1 FROM projection.customers WHERE uuid = $1")
-                .bind(uuid)
-                .fetch_optional(&state.ledger.pool)
-                .await?
-        }
-        None => None,
+    let exists = match customer {
+        Some(uuid) => read::customers::exists(&state.ledger.pool, uuid).await?,
+        None => false,
     };
-    if customer.is_some() && exists.is_none() {
+    if customer.is_some() && !exists {
         form.error("customer", "Invalid hyperlink - Object does not exist.");
     }
     form.finish()?;

@@ -14,7 +14,7 @@ use crate::api::ApiState;
 use crate::api::auth::Caller;
 use crate::api::error::ApiError;
 use crate::api::links::Links;
-use crate::api::offerings::{OfferingView, fetch_records, plan_resource_counts, render_offering};
+use crate::api::offerings::{OfferingView, find_record, plan_resource_counts, render_offering};
 
 /// `GET /{uuid}/offering/`: the order's offering as the public catalogue shows it.
 pub(super) async fn offering(
@@ -25,14 +25,9 @@ pub(super) async fn offering(
 ) -> Result<Json<Value>, ApiError> {
     let target = load(&state, &caller, &raw_uuid).await?;
     let offering_uuid = target.spec.offering_uuid;
-    let record = fetch_records(&state, |qb| {
-        qb.push("o.uuid = ");
-        qb.push_bind(offering_uuid);
-    })
-    .await?
-    .into_iter()
-    .next()
-    .ok_or(ApiError::NotFound("Offering"))?;
+    let record = find_record(&state, offering_uuid)
+        .await?
+        .ok_or(ApiError::NotFound("Offering"))?;
     let counts: HashMap<Uuid, i64> = plan_resource_counts(&state, record.uuid).await?;
     let mut plans: Vec<_> = record.offering.plans.iter().collect();
     plans.sort_by(|a, b| a.name.cmp(&b.name).then(a.uuid.cmp(&b.uuid)));

@@ -3,8 +3,6 @@
 //! the resource command the order's events call for, or with the resource settled.
 
 use chrono::NaiveDate;
-use serde_json::Value;
-use sqlx::{FromRow, QueryBuilder};
 use uuid::Uuid;
 
 use crate::api::ApiState;
@@ -16,6 +14,7 @@ use crate::domain::offering::Offering;
 use crate::domain::offering::types::OfferingType;
 use crate::domain::order::{Order, OrderCommand, OrderError, OrderEvent, OrderSpec, OrderState};
 use crate::domain::resource::{OrderOutcome, Resource, ResourceCommand};
+use crate::read;
 use crate::read::visibility::Scope;
 use crate::store::metadata::CommandContext;
 
@@ -50,17 +49,6 @@ pub(in crate::api::orders) struct Target {
     project_end_date: Option<NaiveDate>,
 }
 
-#[derive(FromRow)]
-struct TargetRow {
-    order_doc: Value,
-    offering_doc: Option<Value>,
-    customer_blocked: Option<bool>,
-    customer_archived: Option<bool>,
-    project_name: Option<String>,
-    pub(super) project_start_date: Option<NaiveDate>,
-    project_end_date: Option<NaiveDate>,
-}
-
 /// The order if the caller sees it, else 404.
 pub(in crate::api::orders) async fn load(
     state: &ApiState,
@@ -68,22 +56,7 @@ pub(in crate::api::orders) async fn load(
     raw_uuid: &str,
 ) -> Result<Target, ApiError> {
     let uuid = parse_path_uuid(raw_uuid, "Order")?;
-    let mut qb = QueryBuilder::new(
-        "SELECT o.document AS order_doc, f.document AS offering_doc, \
-         c.blocked AS customer_blocked, c.archived AS customer_archived, \
-         p.name AS project_name, p.start_date AS project_start_date, \
-         p.end_date AS project_end_date \
-         FROM projection.orders o \
-         LEFT JOIN projection.offerings f ON f.uuid = o.offering_uuid \
-         LEFT JOIN projection.customers c ON c.uuid = o.customer_uuid \
-         LEFT JOIN projection.projects p ON p.uuid = o.project_uuid \
-         WHERE o.uuid = ",
-    );
-    qb.push_bind(uuid);
-    crate::api::orders::push_visibility(&mut qb, caller);
-    let row: TargetRow = qb
-        .build_query_as()
-        .fetch_optional(&state.ledger.pool)
+    let row = read::orders::find_for_action(&state.ledger.pool, &caller.viewer(), uuid)
         .await?
         .ok_or(ApiError::NotFound("Order"))?;
     let order: Order = crate::api::orders::decode(&row.order_doc, "an order")?;
