@@ -2,8 +2,9 @@
 //! fed from the event log by the [`Projector`].
 //!
 //! The read models form named projections ([`PROJECTIONS`]: `directory`, `offerings`,
-//! `orders`, `remote_sync`), each with its own SQL file and its own row in `projection_checkpoints`. The
-//! projector follows the log in `(transaction_id, position)` order (see
+//! `orders`, `remote_sync`), each with its own SQL file and its own row in
+//! `projection_checkpoints`; a projection whose SQL or document shape changed is rebuilt alone.
+//! The projector follows the log in `(transaction_id, position)` order (see
 //! [`crate::store::log`]) and applies each batch together with the checkpoints in one
 //! transaction, under an advisory lock so that several ledger processes never apply the same
 //! event twice. An event one projection cannot apply stops only that projection (see

@@ -621,3 +621,42 @@ async fn the_command_line_lists_and_runs_syncs() {
     assert!(listed_out.contains("OK"), "{listed_out}");
     assert!(!listed_out.contains(&s.fake.token));
 }
+
+#[tokio::test]
+async fn a_token_that_cannot_be_decrypted_is_an_erred_run_not_a_server_error() {
+    // Arrange: the stored token was written under another key
+    let s = Setup::new().await;
+    let uuid = s.create(s.body()).await.uuid();
+    sqlx::query("UPDATE secrets SET ciphertext = '\\x00010203'::bytea")
+        .execute(&s.app.ledger.pool)
+        .await
+        .unwrap();
+
+    // Act
+    let shown = s
+        .app
+        .get(&format!("{SYNCS}/{uuid}/"), &s.app.admin_token)
+        .await;
+    let run = s
+        .app
+        .post(
+            &format!("{SYNCS}/{uuid}/run_synchronisation/"),
+            &s.app.admin_token,
+            json!({}),
+        )
+        .await;
+
+    // Assert
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.text);
+    assert_eq!(shown.body["token"], "");
+    assert_eq!(run.status, StatusCode::OK, "{}", run.text);
+    assert_eq!(run.body["get_state_display"], "Erred");
+    assert!(
+        run.body["error_message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be decrypted"),
+        "{}",
+        run.text
+    );
+}
