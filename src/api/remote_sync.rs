@@ -171,7 +171,7 @@ async fn shown_token(state: &ApiState, view: &SyncView) -> String {
 }
 
 async fn render_one(state: &ApiState, view: &SyncView, links: &Links) -> Result<Value, ApiError> {
-    let token = shown_token(&state, view).await;
+    let token = shown_token(state, view).await;
     let names = Names::of(state, std::slice::from_ref(view)).await?;
     Ok(render(view, &token, &names, links))
 }
