@@ -141,6 +141,14 @@ pub struct RemoteConfig {
         default_value_t = 30
     )]
     pub timeout_seconds: u64,
+
+    /// How long (seconds) one request to the Arrow API may take.
+    #[arg(
+        long = "arrow-timeout-seconds",
+        env = "ARROW_TIMEOUT_SECONDS",
+        default_value_t = 30
+    )]
+    pub arrow_timeout_seconds: u64,
 }
 
 impl Default for RemoteConfig {
@@ -148,6 +156,7 @@ impl Default for RemoteConfig {
         Self {
             allow_private: false,
             timeout_seconds: 30,
+            arrow_timeout_seconds: 30,
         }
     }
 }
@@ -157,6 +166,7 @@ impl RemoteConfig {
         crate::clients::waldur::RemoteOptions {
             allow_internal: self.allow_private,
             timeout: std::time::Duration::from_secs(self.timeout_seconds.max(1)),
+            arrow_timeout: std::time::Duration::from_secs(self.arrow_timeout_seconds.max(1)),
         }
     }
 }

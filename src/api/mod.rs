@@ -17,6 +17,7 @@ pub mod links;
 pub mod list;
 pub mod number;
 
+mod arrow;
 mod categories;
 mod customers;
 mod offerings;
@@ -68,6 +69,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .merge(orders::router())
         .merge(resources::router())
         .merge(remote_sync::router())
+        .merge(arrow::router())
         .merge(crate::web::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -8,8 +8,10 @@
 //! - [`offerings`]: creating offerings (from a provider, an import or another Waldur),
 //!   their lifecycle and the edits of their parts.
 //! - [`orders`]: order rules shared by the API and the scheduler.
+//! - [`arrow`]: Arrow settings, customer mappings, license imports and consumption.
 //! - [`error`]: why a rule or a command did not go through.
 
+pub mod arrow;
 pub mod directory;
 pub mod error;
 pub mod offerings;
@@ -24,6 +26,9 @@ use cqrs_es::{Aggregate, AggregateError};
 use sqlx::PgPool;
 
 use crate::clients::waldur::RemoteOptions;
+use crate::domain::arrow::consumption::ArrowConsumptionRecord;
+use crate::domain::arrow::mapping::ArrowCustomerMapping;
+use crate::domain::arrow::settings::ArrowSettings;
 use crate::domain::category::Category;
 use crate::domain::customer::Customer;
 use crate::domain::offering::Offering;
@@ -86,6 +91,9 @@ pub struct Ledger {
     resources: Framework<Resource>,
     remote_syncs: Framework<RemoteSync>,
     sync_runs: Framework<SyncRun>,
+    arrow_settings: Framework<ArrowSettings>,
+    arrow_mappings: Framework<ArrowCustomerMapping>,
+    arrow_consumption: Framework<ArrowConsumptionRecord>,
 }
 
 /// An aggregate the ledger can run commands on.
@@ -115,6 +123,9 @@ routed!(
     Resource => resources,
     RemoteSync => remote_syncs,
     SyncRun => sync_runs,
+    ArrowSettings => arrow_settings,
+    ArrowCustomerMapping => arrow_mappings,
+    ArrowConsumptionRecord => arrow_consumption,
 );
 
 impl Ledger {
@@ -136,6 +147,9 @@ impl Ledger {
             resources: framework(pool.clone()),
             remote_syncs: framework(pool.clone()),
             sync_runs: framework(pool.clone()),
+            arrow_settings: framework(pool.clone()),
+            arrow_mappings: framework(pool.clone()),
+            arrow_consumption: framework(pool.clone()),
             pool,
         })
     }

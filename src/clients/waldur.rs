@@ -34,13 +34,15 @@ const MAX_PAGES: usize = 10_000;
 /// How much of a remote's error body a message repeats.
 const MAX_BODY: usize = 500;
 
-/// How outbound requests to other Waldurs behave.
+/// How outbound requests to other Waldurs (and to Arrow) behave.
 #[derive(Debug, Clone)]
 pub struct RemoteOptions {
     /// Allow private, loopback and link-local addresses.
     pub allow_internal: bool,
-    /// How long one request may take.
+    /// How long one request to another Waldur may take.
     pub timeout: Duration,
+    /// How long one request to the Arrow API may take (`ARROW_TIMEOUT_SECONDS`).
+    pub arrow_timeout: Duration,
 }
 
 impl Default for RemoteOptions {
@@ -48,6 +50,7 @@ impl Default for RemoteOptions {
         Self {
             allow_internal: false,
             timeout: Duration::from_secs(30),
+            arrow_timeout: Duration::from_secs(30),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! `impl Aggregate` and its given/when/then tests. Aggregates decide; they never fetch: the
 //! application stamps ids and times into commands and passes facts read from projections.
 
+pub mod arrow;
 pub mod category;
 pub mod customer;
 pub mod offering;

@@ -127,6 +127,11 @@ pub enum ResourceCommand {
         backend_id: String,
         at: DateTime<Utc>,
     },
+    /// The resource is the Arrow license `license_reference` (its backend id from now on).
+    LinkLicense {
+        license_reference: String,
+        at: DateTime<Utc>,
+    },
     /// The Create order's limits and attributes changed; a resource still being created
     /// follows them, any other keeps its own.
     FollowCreateOrder {
@@ -159,6 +164,13 @@ pub enum ResourceEvent {
         backend_id: String,
         at: DateTime<Utc>,
     },
+    /// The resource was linked to an Arrow license: its backend id is now the license's
+    /// reference, and was `previous_backend_id` before.
+    ResourceLicenseLinked {
+        backend_id: String,
+        previous_backend_id: String,
+        at: DateTime<Utc>,
+    },
     /// What a resource still being created asks for changed with its Create order.
     ResourceRequestUpdated {
         limits: BTreeMap<String, i64>,
@@ -173,6 +185,7 @@ domain_event!(ResourceEvent, version = "1", {
     ResourcePlanChanged => "ResourcePlanChanged",
     ResourceBackendIdSet => "ResourceBackendIdSet",
     ResourceRequestUpdated => "ResourceRequestUpdated",
+    ResourceLicenseLinked => "ResourceLicenseLinked",
 });
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -238,7 +251,8 @@ impl Aggregate for Resource {
                 self.limits = limits;
                 self.modified = Some(at);
             }
-            ResourceEvent::ResourceBackendIdSet { backend_id, at } => {
+            ResourceEvent::ResourceBackendIdSet { backend_id, at }
+            | ResourceEvent::ResourceLicenseLinked { backend_id, at, .. } => {
                 self.backend_id = backend_id;
                 self.modified = Some(at);
             }
@@ -365,6 +379,20 @@ impl Resource {
                     vec![]
                 } else {
                     vec![ResourceEvent::ResourceBackendIdSet { backend_id, at }]
+                }
+            }
+            C::LinkLicense {
+                license_reference,
+                at,
+            } => {
+                if license_reference == self.backend_id {
+                    vec![]
+                } else {
+                    vec![ResourceEvent::ResourceLicenseLinked {
+                        backend_id: license_reference,
+                        previous_backend_id: self.backend_id.clone(),
+                        at,
+                    }]
                 }
             }
             C::FollowCreateOrder {
@@ -1037,6 +1065,30 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn it_should_record_the_previous_backend_id_when_linking_a_license() {
+        let link = |reference: &str| ResourceCommand::LinkLicense {
+            license_reference: reference.into(),
+            at: now(),
+        };
+        TestFramework::<Resource>::with(())
+            .given(with_backend_id("vm-backend-1", ResourceState::Ok))
+            .when_async(link("XSP12345"))
+            .await
+            .then_expect_events(vec![ResourceEvent::ResourceLicenseLinked {
+                backend_id: "XSP12345".into(),
+                previous_backend_id: "vm-backend-1".into(),
+                at: now(),
+            }]);
+        TestFramework::<Resource>::with(())
+            .given(with_backend_id("XSP12345", ResourceState::Ok))
+            .when_async(link("XSP12345"))
+            .await
+            .then_expect_events(vec![]);
+        let resource = after(history(ResourceState::Ok), link("XSP12345")).await;
+        assert_eq!(resource.backend_id, "XSP12345");
+    }
+
+    #[tokio::test]
     async fn it_should_emit_nothing_when_the_backend_id_is_unchanged() {
         TestFramework::<Resource>::with(())
             .given(with_backend_id("vm-backend-1", ResourceState::Ok))
@@ -1076,6 +1128,7 @@ mod tests {
                 | ResourceEvent::ResourceStateChanged { at, .. }
                 | ResourceEvent::ResourcePlanChanged { at, .. }
                 | ResourceEvent::ResourceBackendIdSet { at, .. }
+                | ResourceEvent::ResourceLicenseLinked { at, .. }
                 | ResourceEvent::ResourceRequestUpdated { at, .. } => *at,
             };
             resource.apply(event);

@@ -2,7 +2,7 @@
 //! fed from the event log by the [`Projector`].
 //!
 //! The read models form named projections ([`PROJECTIONS`]: `directory`, `offerings`,
-//! `orders`, `remote_sync`), each with its own SQL file and its own row in
+//! `orders`, `remote_sync`, `arrow`), each with its own SQL file and its own row in
 //! `projection_checkpoints`; a projection whose SQL or document shape changed is rebuilt alone.
 //! The projector follows the log in `(transaction_id, position)` order (see
 //! [`crate::store::log`]) and applies each batch together with the checkpoints in one
@@ -17,6 +17,7 @@
 //! and publishes the new progress; the others only watch the published progress, so a burst
 //! of commands costs one projector transaction per round, not one per request.
 
+mod arrow;
 mod batch;
 mod directory;
 mod offerings;
@@ -33,6 +34,9 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use tokio::sync::{Mutex, watch};
 
+use crate::domain::arrow::{
+    consumption::ArrowConsumptionRecord, mapping::ArrowCustomerMapping, settings::ArrowSettings,
+};
 use crate::domain::{
     category, customer, offering, order, project, remote_sync as sync, resource, service_provider,
     sync_run, user, username,
@@ -165,6 +169,23 @@ pub const PROJECTIONS: &[Projection] = &[
         sql: include_str!("../../projections/remote_sync.sql"),
         aggregate_types: &[sync::RemoteSync::TYPE, sync_run::SyncRun::TYPE],
         documents: || vec![shape::<sync::RemoteSync>(), shape::<sync_run::SyncRun>()],
+    },
+    Projection {
+        name: "arrow",
+        file: "arrow.sql",
+        sql: include_str!("../../projections/arrow.sql"),
+        aggregate_types: &[
+            ArrowSettings::TYPE,
+            ArrowCustomerMapping::TYPE,
+            ArrowConsumptionRecord::TYPE,
+        ],
+        documents: || {
+            vec![
+                shape::<ArrowSettings>(),
+                shape::<ArrowCustomerMapping>(),
+                shape::<ArrowConsumptionRecord>(),
+            ]
+        },
     },
 ];
 
@@ -456,6 +477,7 @@ mod tests {
                 "offerings" => include_str!("offerings.rs"),
                 "orders" => include_str!("orders.rs"),
                 "remote_sync" => include_str!("remote_sync.rs"),
+                "arrow" => include_str!("arrow.rs"),
                 other => panic!("no source listed for {other}"),
             };
             for table in others {
@@ -534,6 +556,9 @@ mod tests {
             resource::Resource::TYPE,
             sync::RemoteSync::TYPE,
             sync_run::SyncRun::TYPE,
+            ArrowSettings::TYPE,
+            ArrowCustomerMapping::TYPE,
+            ArrowConsumptionRecord::TYPE,
         ] {
             let owners = PROJECTIONS
                 .iter()

@@ -6,7 +6,10 @@
 use cqrs_es::Aggregate;
 use sqlx::PgConnection;
 
-use super::{directory, offerings, orders, remote_sync};
+use super::{arrow, directory, offerings, orders, remote_sync};
+use crate::domain::arrow::{
+    consumption::ArrowConsumptionRecord, mapping::ArrowCustomerMapping, settings::ArrowSettings,
+};
 use crate::domain::{
     category, customer, offering, order, project, remote_sync as sync, resource, service_provider,
     sync_run, user, username,
@@ -81,6 +84,24 @@ pub(super) async fn apply_run(
         sync_run::SyncRun::TYPE => {
             let events = decoded::<sync_run::SyncRun>(run)?;
             remote_sync::apply_run(conn, events)
+                .await
+                .map_err(RunFailure::at(0))
+        }
+        ArrowSettings::TYPE => {
+            let events = decoded::<ArrowSettings>(run)?;
+            arrow::apply_settings(conn, events)
+                .await
+                .map_err(RunFailure::at(0))
+        }
+        ArrowCustomerMapping::TYPE => {
+            let events = decoded::<ArrowCustomerMapping>(run)?;
+            arrow::apply_mapping(conn, events)
+                .await
+                .map_err(RunFailure::at(0))
+        }
+        ArrowConsumptionRecord::TYPE => {
+            let events = decoded::<ArrowConsumptionRecord>(run)?;
+            arrow::apply_consumption(conn, events)
                 .await
                 .map_err(RunFailure::at(0))
         }

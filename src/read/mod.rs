@@ -22,6 +22,7 @@
 //! - [`slugs`]: the next free slug for a name.
 //! - [`remote_sync`]: syncs, their runs and the offerings they imported.
 
+pub mod arrow;
 pub mod categories;
 pub mod customers;
 pub mod list;

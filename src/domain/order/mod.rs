@@ -198,6 +198,13 @@ pub enum OrderCommand {
         next: OrderState,
         at: DateTime<Utc>,
     },
+    /// Records a resource that came into being outside the order flow (an imported
+    /// license): the order is done at once, reviewed on both sides by `reviewer`.
+    RecordImport {
+        spec: Box<OrderSpec>,
+        reviewer: Uuid,
+        at: DateTime<Utc>,
+    },
     ApproveByConsumer {
         reviewer: Uuid,
         next: OrderState,
@@ -270,6 +277,12 @@ pub enum OrderCommand {
 pub enum OrderEvent {
     OrderPlaced {
         spec: OrderSpec,
+        at: DateTime<Utc>,
+    },
+    /// An audit order for a resource imported outside the order flow: done at once.
+    OrderImported {
+        spec: OrderSpec,
+        reviewer: Uuid,
         at: DateTime<Utc>,
     },
     OrderApprovedByConsumer {
@@ -369,6 +382,7 @@ domain_event!(OrderEvent, version = "1", {
     OrderUpdated => "OrderUpdated",
     OrderDeleted => "OrderDeleted",
     OrderUnlinked => "OrderUnlinked",
+    OrderImported => "OrderImported",
 });
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -414,6 +428,21 @@ impl Aggregate for Order {
             OrderPlaced { spec, at } => {
                 *self = Order {
                     spec: Some(spec),
+                    created: Some(at),
+                    modified: Some(at),
+                    ..Order::default()
+                };
+                return;
+            }
+            OrderImported { spec, reviewer, at } => {
+                *self = Order {
+                    spec: Some(spec),
+                    state: OrderState::Done,
+                    consumer_reviewed_by: Some(reviewer),
+                    consumer_reviewed_at: Some(at),
+                    provider_reviewed_by: Some(reviewer),
+                    provider_reviewed_at: Some(at),
+                    completed_at: Some(at),
                     created: Some(at),
                     modified: Some(at),
                     ..Order::default()
@@ -523,6 +552,7 @@ impl OrderEvent {
         use OrderEvent::*;
         match self {
             OrderPlaced { at, .. }
+            | OrderImported { at, .. }
             | OrderApprovedByConsumer { at, .. }
             | OrderApprovedByProvider { at, .. }
             | OrderAwaitingProvider { at }
@@ -621,11 +651,21 @@ impl Order {
             }
             return Ok(events);
         }
+        if let C::RecordImport { spec, reviewer, at } = command {
+            if self.spec.is_some() {
+                return Err(OrderError::AlreadyExists);
+            }
+            return Ok(vec![E::OrderImported {
+                spec: *spec,
+                reviewer,
+                at,
+            }]);
+        }
         if self.spec.is_none() || self.deleted {
             return Err(OrderError::NotFound);
         }
         Ok(match command {
-            C::Place { .. } => unreachable!("handled above"),
+            C::Place { .. } | C::RecordImport { .. } => unreachable!("handled above"),
             C::ApproveByConsumer { reviewer, next, at } => {
                 self.require_in(&[PendingConsumer])?;
                 if next == PendingConsumer {

@@ -361,6 +361,28 @@ async fn it_should_start_a_placed_order_pending_consumer_with_nothing_reviewed()
 }
 
 #[tokio::test]
+async fn it_should_record_an_import_as_a_done_order_reviewed_by_the_importer() {
+    let import = || OrderCommand::RecordImport {
+        spec: Box::new(spec()),
+        reviewer: CREATOR,
+        at: placed_at(),
+    };
+    let order = after(vec![], import()).await;
+    assert_eq!(order.state, OrderState::Done);
+    assert_eq!(order.consumer_reviewed_by, Some(CREATOR));
+    assert_eq!(order.provider_reviewed_by, Some(CREATOR));
+    assert_eq!(order.consumer_reviewed_at, Some(placed_at()));
+    assert_eq!(order.provider_reviewed_at, Some(placed_at()));
+    assert_eq!(order.completed_at, Some(placed_at()));
+    assert_eq!(order.created, Some(placed_at()));
+    TestFramework::<Order>::with(())
+        .given(vec![placed()])
+        .when_async(import())
+        .await
+        .then_expect_error(OrderError::AlreadyExists);
+}
+
+#[tokio::test]
 async fn it_should_place_an_order_whose_consumer_review_is_skipped_pending_provider() {
     TestFramework::<Order>::with(())
         .given_no_previous_events()
