@@ -13,7 +13,7 @@
 //!   [`app::directory`] (user creation, tokens and the first admin), [`app::offerings`]
 //!   (creating, importing, moving and editing offerings), [`app::orders`] and
 //!   [`app::remote_sync`] (syncs and their runs).
-//! - [`clients`]: outbound HTTP clients (another Waldur).
+//! - [`clients`]: outbound HTTP clients (another Waldur, ArrowSphere).
 //! - [`jobs`]: what the ledger does on a timer (projector catch-up, starting due orders).
 //! - [`api`]: the HTTP API in Waldur's wire format.
 //! - [`permissions`]: the role → permission table.

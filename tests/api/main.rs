@@ -61,6 +61,10 @@ mod remote_sync;
 mod remote_sync_api;
 // A Waldur stand-in that remote sync reads.
 mod fake_waldur;
+// An ArrowSphere stand-in: fixtures, legacy paging, switches to fail, and a request log.
+mod fake_arrow;
+// The ArrowSphere client against the stand-in: headers, paging, amounts, failures.
+mod arrow_client;
 // The Remote Offering Sync page: its files, content types and Content-Security-Policy.
 mod web;
 // A changed projection schema or document shape rebuilds that projection alone.
