@@ -237,6 +237,61 @@ const ROUTES: &[(&str, &str)] = &[
     ),
     ("POST", "/api/remote-waldur-api/remote_customers/"),
     ("POST", "/api/remote-waldur-api/remote_categories/"),
+    ("GET POST", "/api/admin/arrow/settings/"),
+    (
+        "GET PUT PATCH",
+        "/api/admin/arrow/settings/{arrow_settings}/",
+    ),
+    ("POST", "/api/admin/arrow/settings/validate_credentials/"),
+    ("POST", "/api/admin/arrow/settings/discover_customers/"),
+    ("POST", "/api/admin/arrow/settings/preview_settings/"),
+    ("POST", "/api/admin/arrow/settings/save_settings/"),
+    ("GET POST", "/api/admin/arrow/customer-mappings/"),
+    (
+        "GET PUT PATCH",
+        "/api/admin/arrow/customer-mappings/{arrow_mapping}/",
+    ),
+    (
+        "GET",
+        "/api/admin/arrow/customer-mappings/available_customers/",
+    ),
+    (
+        "POST",
+        "/api/admin/arrow/customer-mappings/sync_from_arrow/",
+    ),
+    (
+        "GET",
+        "/api/admin/arrow/customer-mappings/{arrow_mapping}/discover_licenses/",
+    ),
+    (
+        "GET",
+        "/api/admin/arrow/customer-mappings/{arrow_mapping}/fetch_arrow_data/",
+    ),
+    (
+        "GET",
+        "/api/admin/arrow/customer-mappings/{arrow_mapping}/billing_summary/",
+    ),
+    (
+        "POST",
+        "/api/admin/arrow/customer-mappings/{arrow_mapping}/import_license/",
+    ),
+    (
+        "POST",
+        "/api/admin/arrow/customer-mappings/{arrow_mapping}/link_resource/",
+    ),
+    ("GET", "/api/admin/arrow/consumption-records/"),
+    ("GET", "/api/admin/arrow/consumption-records/{sync}/"),
+    ("GET", "/api/admin/arrow/billing-syncs/"),
+    ("GET", "/api/admin/arrow/billing-syncs/{sync}/"),
+    (
+        "POST",
+        "/api/admin/arrow/billing-syncs/sync_resource_historical_consumption/",
+    ),
+    (
+        "DELETE",
+        "/api/admin/arrow/customer-mappings/{arrow_mapping}/",
+    ),
+    ("DELETE", "/api/admin/arrow/settings/{arrow_settings}/"),
 ];
 
 /// Field names the sweep fills with hostile values: every body field the API reads often
@@ -290,6 +345,17 @@ const FIELDS: &[&str] = &[
     "max_amount",
     "cpu",
     "k",
+    "api_url",
+    "api_key",
+    "arrow_reference",
+    "settings",
+    "waldur_customer",
+    "license_reference",
+    "resource_uuid",
+    "offering_uuid",
+    "project_uuid",
+    "period_from",
+    "customer_mappings",
 ];
 
 /// Hostile JSON values, as text so that numbers reach the server exactly as written.
@@ -375,6 +441,34 @@ async fn world() -> World {
         )
         .await;
     assert_eq!(order.status, StatusCode::CREATED, "{}", order.text);
+    // Arrow settings whose Arrow refuses every connection, and a mapping under them.
+    let arrow_settings = app
+        .post(
+            "/api/admin/arrow/settings/",
+            &app.admin_token,
+            json!({"api_url": "http://127.0.0.1:9/", "api_key": "fuzz-key"}),
+        )
+        .await;
+    assert_eq!(
+        arrow_settings.status,
+        StatusCode::CREATED,
+        "{}",
+        arrow_settings.text
+    );
+    let arrow_mapping = app
+        .post(
+            "/api/admin/arrow/customer-mappings/",
+            &app.admin_token,
+            json!({"settings": arrow_settings.uuid(), "arrow_reference": "XSP1",
+                   "waldur_customer": customer.uuid()}),
+        )
+        .await;
+    assert_eq!(
+        arrow_mapping.status,
+        StatusCode::CREATED,
+        "{}",
+        arrow_mapping.text
+    );
     let resource = order.body["marketplace_resource_uuid"]
         .as_str()
         .expect("the order names its resource")
@@ -391,6 +485,8 @@ async fn world() -> World {
         ("resource", resource),
         // no sync exists: its routes answer 404 or 400, never a 5xx
         ("sync", uuid::Uuid::new_v4().simple().to_string()),
+        ("arrow_settings", arrow_settings.uuid()),
+        ("arrow_mapping", arrow_mapping.uuid()),
     ];
     World { app, ids }
 }

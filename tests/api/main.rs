@@ -65,6 +65,8 @@ mod fake_waldur;
 mod fake_arrow;
 // The ArrowSphere client against the stand-in: headers, paging, amounts, failures.
 mod arrow_client;
+// The Arrow API: settings, mappings, license import and link, consumption.
+mod arrow_api;
 // The Remote Offering Sync page: its files, content types and Content-Security-Policy.
 mod web;
 // A changed projection schema or document shape rebuilds that projection alone.
