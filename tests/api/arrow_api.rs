@@ -1429,3 +1429,39 @@ async fn the_test_api_key_is_nowhere_in_the_event_log() {
     assert_eq!(found, 0);
     assert!(events_of(app, "arrow_settings").await >= 3);
 }
+
+#[tokio::test]
+async fn the_arrow_read_models_rebuild_from_the_log_exactly() {
+    let licensed = Licensed::new().await;
+    let app = licensed.app();
+    let imported = licensed.import(NORDIC_AZURE.license_id, Some("Azure")).await;
+    let resource = imported.body["resource_uuid"].as_str().unwrap().to_string();
+    app.post(
+        &format!("{}link_resource/", licensed.mapping.url()),
+        &app.admin_token,
+        json!({"resource_uuid": resource, "license_reference": NORDIC_AZURE.license_id}),
+    )
+    .await;
+    app.post(
+        SYNC,
+        &app.admin_token,
+        json!({"resource_uuid": resource, "period_from": fixtures::period(Month::Previous)}),
+    )
+    .await;
+    app.patch(
+        &licensed.mapping.url(),
+        &app.admin_token,
+        json!({"arrow_company_name": "Nordic"}),
+    )
+    .await;
+    let before = crate::ledger::dump_read_models(app).await;
+    for table in [
+        "arrow_settings",
+        "arrow_customer_mappings",
+        "arrow_consumption_records",
+    ] {
+        assert!(!before[table].as_array().unwrap().is_empty(), "{table}");
+    }
+    app.ledger.projector.rebuild().await.unwrap();
+    assert_eq!(crate::ledger::dump_read_models(app).await, before);
+}
