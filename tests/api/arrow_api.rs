@@ -1154,10 +1154,7 @@ async fn consumption_sync_records_each_month_once_and_a_resync_appends_nothing()
     assert_eq!(again.body["periods_synced"], 2);
     assert_eq!(events_of(app, "arrow_consumption_record").await, 2);
     let retrieved = app
-        .get(
-            &newest["url"].as_str().unwrap().to_string(),
-            &app.admin_token,
-        )
+        .get(newest["url"].as_str().unwrap(), &app.admin_token)
         .await;
     assert_eq!(retrieved.status, StatusCode::OK);
     assert_eq!(retrieved.body["last_sync_at"], synced_at);
@@ -1434,7 +1431,9 @@ async fn the_test_api_key_is_nowhere_in_the_event_log() {
 async fn the_arrow_read_models_rebuild_from_the_log_exactly() {
     let licensed = Licensed::new().await;
     let app = licensed.app();
-    let imported = licensed.import(NORDIC_AZURE.license_id, Some("Azure")).await;
+    let imported = licensed
+        .import(NORDIC_AZURE.license_id, Some("Azure"))
+        .await;
     let resource = imported.body["resource_uuid"].as_str().unwrap().to_string();
     app.post(
         &format!("{}link_resource/", licensed.mapping.url()),

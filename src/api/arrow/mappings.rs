@@ -11,14 +11,14 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::BASE;
+use super::{BASE, list_page};
 use crate::api::access::require_staff;
 use crate::api::auth::Caller;
 use crate::api::body::Body;
 use crate::api::error::ApiError;
 use crate::api::form::{Form, parse_hyperlink};
 use crate::api::links::{Links, hex, parse_path_uuid, timestamp};
-use crate::api::list::{QueryParams, filter_uuid, page_response, parse_bool};
+use crate::api::list::{QueryParams, filter_uuid, parse_bool};
 use crate::api::{ApiState, created, no_content};
 use crate::app::arrow::licenses::{self, Import};
 use crate::app::arrow::mappings as app;
@@ -111,15 +111,7 @@ async fn list(
     };
     let page =
         read::mappings_page(&state.ledger.pool, &filter, Paging::from_params(&params)?).await?;
-    let items = page.rows.iter().map(|row| render(row, &links)).collect();
-    Ok(page_response(
-        &links,
-        &format!("/api/{COLLECTION}/"),
-        &params,
-        page.paging,
-        page.total,
-        items,
-    ))
+    Ok(list_page(&links, COLLECTION, &params, page, render))
 }
 
 async fn retrieve(

@@ -11,11 +11,14 @@ mod settings;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::response::Response;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{Value, json};
 
 use crate::api::ApiState;
 use crate::api::error::ApiError;
+use crate::api::links::Links;
+use crate::api::list::{QueryParams, page_response};
 use crate::app::arrow::ArrowAppError;
 
 /// Where the Arrow API lives.
@@ -42,6 +45,25 @@ impl From<ArrowAppError> for ApiError {
     fn from(err: ArrowAppError) -> Self {
         answer(err)
     }
+}
+
+/// A page of a list answered in Waldur's list format, each row rendered by `render`.
+fn list_page<T>(
+    links: &Links,
+    collection: &str,
+    params: &QueryParams,
+    page: crate::read::list::Page<T>,
+    render: impl Fn(&T, &Links) -> Value,
+) -> Response {
+    let items = page.rows.iter().map(|row| render(row, links)).collect();
+    page_response(
+        links,
+        &format!("/api/{collection}/"),
+        params,
+        page.paging,
+        page.total,
+        items,
+    )
 }
 
 /// An amount with `places` decimals, as Waldur's serializers show it.

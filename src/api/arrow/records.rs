@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 
-use super::{BASE, amount, optional_amount};
+use super::{BASE, amount, list_page, optional_amount};
 use crate::api::ApiState;
 use crate::api::access::require_staff;
 use crate::api::auth::Caller;
@@ -19,7 +19,7 @@ use crate::api::body::Body;
 use crate::api::error::ApiError;
 use crate::api::form::{Form, parse_hyperlink};
 use crate::api::links::{Links, hex, parse_path_uuid, timestamp};
-use crate::api::list::{QueryParams, filter_uuid, page_response, parse_bool};
+use crate::api::list::{QueryParams, filter_uuid, parse_bool};
 use crate::app::arrow::consumption::{self as app, SyncRequest, parse_period};
 use crate::read::arrow::{
     self as read, BillingSyncFilter, BillingSyncRow, RecordFilter, RecordRow,
@@ -124,15 +124,7 @@ async fn list_records(
     };
     let page =
         read::records_page(&state.ledger.pool, &filter, Paging::from_params(&params)?).await?;
-    let items = page.rows.iter().map(|r| render_record(r, &links)).collect();
-    Ok(page_response(
-        &links,
-        &format!("/api/{RECORDS}/"),
-        &params,
-        page.paging,
-        page.total,
-        items,
-    ))
+    Ok(list_page(&links, RECORDS, &params, page, render_record))
 }
 
 async fn retrieve_record(
@@ -197,15 +189,7 @@ async fn list_syncs(
     };
     let page = read::billing_syncs_page(&state.ledger.pool, &filter, Paging::from_params(&params)?)
         .await?;
-    let items = page.rows.iter().map(|r| render_sync(r, &links)).collect();
-    Ok(page_response(
-        &links,
-        &format!("/api/{SYNCS}/"),
-        &params,
-        page.paging,
-        page.total,
-        items,
-    ))
+    Ok(list_page(&links, SYNCS, &params, page, render_sync))
 }
 
 async fn retrieve_sync(

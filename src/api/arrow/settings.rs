@@ -9,14 +9,14 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
-use super::BASE;
+use super::{BASE, list_page};
 use crate::api::access::require_staff;
 use crate::api::auth::Caller;
 use crate::api::body::Body;
 use crate::api::error::ApiError;
 use crate::api::form::Form;
 use crate::api::links::{Links, hex, parse_path_uuid, timestamp};
-use crate::api::list::{QueryParams, page_response, parse_bool};
+use crate::api::list::{QueryParams, parse_bool};
 use crate::api::{ApiState, created, no_content};
 use crate::app::arrow::settings::{self as app, Setup, Validation};
 use crate::domain::arrow::settings::{ArrowSettings, PriceSource, SettingsChanges, SettingsFields};
@@ -82,15 +82,7 @@ async fn list(
     };
     let page =
         read::settings_page(&state.ledger.pool, &filter, Paging::from_params(&params)?).await?;
-    let items = page.rows.iter().map(|s| render(s, &links)).collect();
-    Ok(page_response(
-        &links,
-        &format!("/api/{COLLECTION}/"),
-        &params,
-        page.paging,
-        page.total,
-        items,
-    ))
+    Ok(list_page(&links, COLLECTION, &params, page, render))
 }
 
 async fn retrieve(

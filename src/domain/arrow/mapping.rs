@@ -8,6 +8,7 @@ use cqrs_es::event_sink::EventSink;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::changed;
 use crate::domain_event;
 
 /// What a mapping says.
@@ -93,16 +94,13 @@ pub enum MappingError {
 
 impl ArrowCustomerMapping {
     fn effective(&self, changes: MappingChanges) -> Option<MappingChanges> {
-        fn differs<T: PartialEq>(new: Option<T>, old: &T) -> Option<T> {
-            new.filter(|n| n != old)
-        }
         let f = &self.fields;
         let effective = MappingChanges {
-            settings_uuid: differs(changes.settings_uuid, &f.settings_uuid),
-            arrow_reference: differs(changes.arrow_reference, &f.arrow_reference),
-            arrow_company_name: differs(changes.arrow_company_name, &f.arrow_company_name),
-            waldur_customer_uuid: differs(changes.waldur_customer_uuid, &f.waldur_customer_uuid),
-            is_active: differs(changes.is_active, &f.is_active),
+            settings_uuid: changed(changes.settings_uuid, &f.settings_uuid),
+            arrow_reference: changed(changes.arrow_reference, &f.arrow_reference),
+            arrow_company_name: changed(changes.arrow_company_name, &f.arrow_company_name),
+            waldur_customer_uuid: changed(changes.waldur_customer_uuid, &f.waldur_customer_uuid),
+            is_active: changed(changes.is_active, &f.is_active),
         };
         (effective != MappingChanges::default()).then_some(effective)
     }
@@ -235,7 +233,7 @@ mod tests {
     }
 
     #[test]
-    fn a_change_records_only_what_differs() {
+    fn a_change_records_only_what_changed() {
         Given::with(())
             .given(vec![created()])
             .when(MappingCommand::Change {

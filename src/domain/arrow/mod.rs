@@ -8,3 +8,8 @@
 pub mod consumption;
 pub mod mapping;
 pub mod settings;
+
+/// `new` when it is given and differs from `old`: what a change event records of a field.
+fn changed<T: PartialEq>(new: Option<T>, old: &T) -> Option<T> {
+    new.filter(|n| n != old)
+}

@@ -7,6 +7,7 @@ use cqrs_es::event_sink::EventSink;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::changed;
 use crate::domain::secret::SecretRef;
 use crate::domain_event;
 
@@ -155,25 +156,22 @@ pub enum ArrowSettingsError {
 impl ArrowSettings {
     /// The changes that differ from the current state; `None` when nothing does.
     fn effective(&self, changes: SettingsChanges) -> Option<SettingsChanges> {
-        fn differs<T: PartialEq>(new: Option<T>, old: &T) -> Option<T> {
-            new.filter(|n| n != old)
-        }
         let f = &self.fields;
         let effective = SettingsChanges {
-            api_url: differs(changes.api_url, &f.api_url),
+            api_url: changed(changes.api_url, &f.api_url),
             api_key: changes.api_key.filter(|k| {
                 self.api_key
                     .as_ref()
                     .is_none_or(|old| old.fingerprint != k.fingerprint || old.id != k.id)
             }),
-            export_type_reference: differs(changes.export_type_reference, &f.export_type_reference),
-            classification_filter: differs(changes.classification_filter, &f.classification_filter),
-            is_active: differs(changes.is_active, &f.is_active),
-            sync_enabled: differs(changes.sync_enabled, &f.sync_enabled),
-            invoice_price_source: differs(changes.invoice_price_source, &f.invoice_price_source),
-            invoice_item_prefix: differs(changes.invoice_item_prefix, &f.invoice_item_prefix),
-            partner_reference: differs(changes.partner_reference, &self.partner_reference),
-            partner_name: differs(changes.partner_name, &self.partner_name),
+            export_type_reference: changed(changes.export_type_reference, &f.export_type_reference),
+            classification_filter: changed(changes.classification_filter, &f.classification_filter),
+            is_active: changed(changes.is_active, &f.is_active),
+            sync_enabled: changed(changes.sync_enabled, &f.sync_enabled),
+            invoice_price_source: changed(changes.invoice_price_source, &f.invoice_price_source),
+            invoice_item_prefix: changed(changes.invoice_item_prefix, &f.invoice_item_prefix),
+            partner_reference: changed(changes.partner_reference, &self.partner_reference),
+            partner_name: changed(changes.partner_name, &self.partner_name),
         };
         (effective != SettingsChanges::default()).then_some(effective)
     }
@@ -324,7 +322,7 @@ mod tests {
     }
 
     #[test]
-    fn a_change_records_only_what_differs() {
+    fn a_change_records_only_what_changed() {
         Given::with(())
             .given(vec![created()])
             .when(ArrowSettingsCommand::Change {
