@@ -1026,3 +1026,59 @@ async fn the_billing_summary_reads_the_ledger_without_asking_arrow() {
     assert_eq!(records[1]["billing_period"], format!("{previous}-01"));
     assert_eq!(records[1]["consumed_sell"], "778.86");
 }
+
+#[tokio::test]
+async fn discovering_licenses_when_only_the_licenses_fail_names_that_failure() {
+    // Arrange
+    let s = Setup::new().await;
+    let settings = s.settings(json!({})).await;
+    let mapping = s.mapping(&settings, NORDIC.reference, "", true).await;
+    s.fake.fail_endpoint("licenses");
+
+    // Act
+    let reply = s.action(&mapping, "discover_licenses").await;
+
+    // Assert
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let error = reply.body["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("Failed to fetch licenses: Arrow API licenses returned HTTP 500"),
+        "{error}"
+    );
+    assert_eq!(reply.body["arrow_reference"], NORDIC.reference);
+    assert_eq!(reply.body["arrow_licenses"], json!([]));
+}
+
+#[tokio::test]
+async fn discovering_customers_when_export_types_fail_lists_none_or_counts_nothing_found() {
+    // Arrange
+    let s = Setup::new().await;
+    s.fake.fail_endpoint("billing/erp/exports/sync");
+
+    // Act: the probes fail
+    let probed = s.app.post(DISCOVER, s.admin(), s.credentials()).await;
+
+    // Assert
+    assert_eq!(probed.status, StatusCode::OK, "{}", probed.text);
+    let msp = export_type(&probed, MSP_EXTENDED.reference);
+    assert_eq!(msp["required_fields_found"], 0);
+    assert_eq!(msp["important_fields_found"], 0);
+    assert_eq!(msp["missing_required_fields"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        msp["missing_important_fields"].as_array().unwrap().len(),
+        22
+    );
+    assert_eq!(
+        (msp["compatible"].clone(), msp["recommended"].clone()),
+        (json!(false), json!(false))
+    );
+
+    // Act: the list of export types fails
+    s.fake.fail_endpoint("billing/erp/exports/types");
+    let listed = s.app.post(DISCOVER, s.admin(), s.credentials()).await;
+
+    // Assert: the customers still come, without export types
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    assert_eq!(listed.body["export_types"], json!([]));
+    assert_eq!(listed.body["arrow_customers"].as_array().unwrap().len(), 5);
+}

@@ -72,6 +72,8 @@ pub struct FakeArrow {
 struct Shared {
     key: String,
     failing: bool,
+    /// Endpoints (by prefix) that answer 500 while the others work.
+    failing_endpoints: Vec<String>,
     slow: Duration,
     non_json: bool,
     whoami_status: i64,
@@ -137,6 +139,11 @@ impl FakeArrow {
     /// Every call answers 500 with a text body.
     pub fn fail(&self, failing: bool) {
         self.shared().failing = failing;
+    }
+
+    /// Calls to endpoints starting with `prefix` answer 500; the others work.
+    pub fn fail_endpoint(&self, prefix: &str) {
+        self.shared().failing_endpoints.push(prefix.to_string());
     }
 
     /// Every call waits this long before answering.
@@ -282,6 +289,7 @@ impl Shared {
         Self {
             key,
             failing: false,
+            failing_endpoints: Vec::new(),
             slow: Duration::ZERO,
             non_json: false,
             whoami_status: 200,
@@ -396,7 +404,12 @@ async fn handle(
         tokio::time::sleep(delay).await;
     }
     let shared = state.lock().unwrap();
-    if shared.failing {
+    if shared.failing
+        || shared
+            .failing_endpoints
+            .iter()
+            .any(|prefix| request.endpoint.starts_with(prefix.as_str()))
+    {
         return (
             StatusCode::INTERNAL_SERVER_ERROR,
             "Internal Server Error: the ArrowSphere backend is unavailable",
