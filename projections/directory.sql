@@ -20,6 +20,8 @@ CREATE TABLE projection.users
     is_staff     boolean     NOT NULL DEFAULT false,
     is_support   boolean     NOT NULL DEFAULT false,
     is_active    boolean     NOT NULL DEFAULT true,
+    -- reads everything, the log included, and changes nothing
+    is_auditor   boolean     NOT NULL DEFAULT false,
     date_joined  timestamptz NOT NULL,
     modified     timestamptz NOT NULL,
     last_seq     bigint      NOT NULL

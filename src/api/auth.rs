@@ -23,15 +23,22 @@ pub struct Caller {
     pub username: String,
     pub is_staff: bool,
     pub is_support: bool,
+    /// Reads everything, the log included; refused on every write.
+    pub is_auditor: bool,
     /// The token the request presented (shown back in `/api/users/me/`).
     pub token: String,
     pub request_id: String,
 }
 
 impl Caller {
-    /// Staff and global support read everything.
+    /// Staff, global support and auditors read everything.
     pub fn sees_all(&self) -> bool {
-        self.is_staff || self.is_support
+        self.is_staff || self.is_support || self.is_auditor
+    }
+
+    /// Staff and auditors read the event log and the ledger's digest.
+    pub fn reads_the_log(&self) -> bool {
+        self.is_staff || self.is_auditor
     }
 
     /// The caller as the read models' visibility rules know it.
@@ -112,6 +119,7 @@ async fn authenticate(parts: &Parts, state: &ApiState) -> Result<Option<Caller>,
         username: holder.username,
         is_staff: holder.is_staff,
         is_support: holder.is_support,
+        is_auditor: holder.is_auditor,
         token,
         request_id: request_id(parts),
     }))
@@ -124,11 +132,16 @@ impl FromRequestParts<Arc<ApiState>> for Caller {
         parts: &mut Parts,
         state: &Arc<ApiState>,
     ) -> Result<Self, Self::Rejection> {
-        authenticate(parts, state)
+        let caller = authenticate(parts, state)
             .await?
             .ok_or(ApiError::Unauthenticated(
                 "Authentication credentials were not provided.",
-            ))
+            ))?;
+        // An auditor reads and never writes, whatever the route.
+        if caller.is_auditor && !caller.is_staff && !parts.method.is_safe() {
+            return Err(ApiError::PermissionDenied);
+        }
+        Ok(caller)
     }
 }
 

@@ -134,6 +134,22 @@ pub async fn issue_token(
     Ok(token)
 }
 
+/// Makes a user an auditor: it reads everything, the log included, and changes nothing.
+pub async fn grant_auditor(
+    ledger: &Ledger,
+    ctx: &CommandContext,
+    user: Uuid,
+) -> anyhow::Result<()> {
+    ledger
+        .execute::<User>(
+            &user.simple().to_string(),
+            UserCommand::GrantAuditor { at: ctx.now },
+            ctx,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("granting the auditor role: {e}"))
+}
+
 /// Finds or creates a user by username and issues a token for it (`ledger token create`).
 pub async fn token_for(
     ledger: &Ledger,

@@ -9,11 +9,13 @@
 //!   their lifecycle and the edits of their parts.
 //! - [`orders`]: order rules shared by the API and the scheduler.
 //! - [`arrow`]: Arrow settings, customer mappings, license imports and consumption.
+//! - [`history`]: an object's versions, its state at a time and its events, from the log.
 //! - [`error`]: why a rule or a command did not go through.
 
 pub mod arrow;
 pub mod directory;
 pub mod error;
+pub mod history;
 pub mod offerings;
 pub mod orders;
 pub mod remote_sync;

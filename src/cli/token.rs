@@ -25,6 +25,10 @@ enum Action {
         /// Make a newly created user staff.
         #[arg(long)]
         staff: bool,
+        /// Make the user an auditor: it reads everything, the event log included, and is
+        /// refused every write.
+        #[arg(long, conflicts_with = "staff")]
+        auditor: bool,
         #[command(flatten)]
         database: DatabaseConfig,
     },
@@ -35,6 +39,7 @@ pub async fn run(opts: Opts) -> anyhow::Result<()> {
         Action::Create {
             username,
             staff,
+            auditor,
             database,
         } => {
             let pool = db::connect(&database).await?;
@@ -43,6 +48,9 @@ pub async fn run(opts: Opts) -> anyhow::Result<()> {
             ledger.projector.ensure_ready().await?;
             let ctx = CommandContext::system(Source::Cli);
             let (uuid, token) = directory::token_for(&ledger, &ctx, &username, staff).await?;
+            if auditor {
+                directory::grant_auditor(&ledger, &ctx, uuid).await?;
+            }
             println!("Token for user {username} ({}):", uuid.simple());
             println!("{token}");
             Ok(())

@@ -247,6 +247,24 @@ impl Aggregate for Customer {
 }
 
 impl Customer {
+    /// The customer's fields as its history shows them.
+    pub fn serialized(&self) -> serde_json::Value {
+        let mut shown = serde_json::to_value(&self.details).unwrap_or_default();
+        if let Some(object) = shown.as_object_mut() {
+            object.insert(
+                "uuid".into(),
+                serde_json::json!(self.uuid.map(|u| u.simple().to_string())),
+            );
+            object.insert("blocked".into(), self.blocked.into());
+            object.insert("archived".into(), self.archived.into());
+            object.insert(
+                "service_provider_uuid".into(),
+                serde_json::json!(self.service_provider.map(|u| u.simple().to_string())),
+            );
+        }
+        shown
+    }
+
     /// Blocked and archived customers refuse changes (Waldur's "not available" rule).
     fn require_available(&self) -> Result<(), CustomerError> {
         if self.blocked {

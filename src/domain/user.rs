@@ -1,5 +1,5 @@
-//! A user of the ledger: identity, staff/support flags and API tokens. Only a SHA-256 hash of
-//! each token is ever recorded.
+//! A user of the ledger: identity, staff/support/auditor flags and API tokens. Only a SHA-256
+//! hash of each token is ever recorded. An auditor reads everything and changes nothing.
 
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
@@ -39,10 +39,14 @@ impl UserProfile {
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct User {
     uuid: Option<Uuid>,
+    #[serde(default)]
+    username: String,
     profile: UserProfile,
     is_staff: bool,
     is_support: bool,
     is_active: bool,
+    #[serde(default)]
+    is_auditor: bool,
     token_hashes: Vec<String>,
 }
 
@@ -69,6 +73,8 @@ pub enum UserCommand {
         token_hash: String,
         at: DateTime<Utc>,
     },
+    /// The user may read everything, the log included, and change nothing.
+    GrantAuditor { at: DateTime<Utc> },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,12 +99,16 @@ pub enum UserEvent {
         token_hash: String,
         at: DateTime<Utc>,
     },
+    AuditorRoleGranted {
+        at: DateTime<Utc>,
+    },
 }
 
 domain_event!(UserEvent, version = "1", {
     UserCreated => "UserCreated",
     UserUpdated => "UserUpdated",
     TokenIssued => "TokenIssued",
+    AuditorRoleGranted => "AuditorRoleGranted",
 });
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -182,6 +192,12 @@ impl Aggregate for User {
                 sink.write(UserEvent::TokenIssued { token_hash, at }, self)
                     .await;
             }
+            UserCommand::GrantAuditor { at } => {
+                self.require_exists()?;
+                if !self.is_auditor {
+                    sink.write(UserEvent::AuditorRoleGranted { at }, self).await;
+                }
+            }
         }
         Ok(())
     }
@@ -190,12 +206,14 @@ impl Aggregate for User {
         match event {
             UserEvent::UserCreated {
                 uuid,
+                username,
                 profile,
                 is_staff,
                 is_support,
                 ..
             } => {
                 self.uuid = Some(uuid);
+                self.username = username;
                 self.profile = profile;
                 self.is_staff = is_staff;
                 self.is_support = is_support;
@@ -214,11 +232,33 @@ impl Aggregate for User {
                 self.is_active = is_active;
             }
             UserEvent::TokenIssued { token_hash, .. } => self.token_hashes.push(token_hash),
+            UserEvent::AuditorRoleGranted { .. } => self.is_auditor = true,
         }
     }
 }
 
 impl User {
+    /// The user's fields as its history shows them: never a token or its hash.
+    pub fn serialized(&self) -> serde_json::Value {
+        let p = &self.profile;
+        serde_json::json!({
+            "uuid": self.uuid.map(|u| u.simple().to_string()),
+            "username": self.username,
+            "email": p.email,
+            "first_name": p.first_name,
+            "last_name": p.last_name,
+            "full_name": p.full_name(),
+            "organization": p.organization,
+            "job_title": p.job_title,
+            "phone_number": p.phone_number,
+            "description": p.description,
+            "is_staff": self.is_staff,
+            "is_support": self.is_support,
+            "is_active": self.is_active,
+            "is_auditor": self.is_auditor,
+        })
+    }
+
     fn require_exists(&self) -> Result<(), UserError> {
         self.uuid.map(|_| ()).ok_or(UserError::NotFound)
     }
@@ -239,6 +279,31 @@ mod tests {
             is_support: false,
             at: Utc::now(),
         }
+    }
+
+    #[tokio::test]
+    async fn an_auditor_is_granted_once_and_a_history_shows_no_token() {
+        let uuid = Uuid::new_v4();
+        let at = Utc::now();
+        TestFramework::<User>::with(())
+            .given(vec![created(uuid)])
+            .when_async(UserCommand::GrantAuditor { at })
+            .await
+            .then_expect_events(vec![UserEvent::AuditorRoleGranted { at }]);
+        TestFramework::<User>::with(())
+            .given(vec![created(uuid), UserEvent::AuditorRoleGranted { at }])
+            .when_async(UserCommand::GrantAuditor { at })
+            .await
+            .then_expect_events(vec![]);
+        let mut user = User::default();
+        user.apply(created(uuid));
+        user.apply(UserEvent::TokenIssued {
+            token_hash: "secret-hash".into(),
+            at,
+        });
+        let shown = user.serialized().to_string();
+        assert!(!shown.contains("secret-hash"));
+        assert!(shown.contains("\"username\":\"alice\""));
     }
 
     #[tokio::test]

@@ -102,6 +102,16 @@ pub async fn apply_user(
             .execute(&mut *conn)
             .await?;
         }
+        UserEvent::AuditorRoleGranted { .. } => {
+            sqlx::query(
+                "UPDATE projection.users SET is_auditor = true, last_seq = $2 \
+                 WHERE uuid = $1 AND last_seq < $2",
+            )
+            .bind(id)
+            .bind(stored.sequence)
+            .execute(&mut *conn)
+            .await?;
+        }
         UserEvent::TokenIssued { token_hash, at } => {
             sqlx::query(
                 "INSERT INTO projection.user_tokens (token_hash, user_uuid, created) \

@@ -228,6 +228,31 @@ pub async fn is_active(pool: &PgPool, uuid: Uuid) -> sqlx::Result<Option<bool>> 
         .await
 }
 
+/// Whether the user exists.
+pub async fn exists(pool: &PgPool, uuid: Uuid) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM projection.users WHERE uuid = $1)")
+        .bind(uuid)
+        .fetch_one(pool)
+        .await
+}
+
+/// The usernames and full names of these users, by uuid (unknown ones are left out).
+pub async fn names(
+    pool: &PgPool,
+    uuids: &[Uuid],
+) -> sqlx::Result<std::collections::HashMap<Uuid, (String, String)>> {
+    let rows: Vec<(Uuid, String, String)> = sqlx::query_as(
+        "SELECT uuid, username, full_name FROM projection.users WHERE uuid = ANY($1)",
+    )
+    .bind(uuids)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(uuid, username, full_name)| (uuid, (username, full_name)))
+        .collect())
+}
+
 /// The user a token belongs to, as authentication needs them.
 #[derive(Debug, FromRow)]
 pub struct TokenHolder {
@@ -236,12 +261,13 @@ pub struct TokenHolder {
     pub is_staff: bool,
     pub is_support: bool,
     pub is_active: bool,
+    pub is_auditor: bool,
 }
 
 /// The holder of the token with this hash ([`crate::store::tokens::token_hash`]), if any.
 pub async fn token_holder(pool: &PgPool, token_hash: &str) -> sqlx::Result<Option<TokenHolder>> {
     sqlx::query_as(
-        "SELECT u.uuid, u.username, u.is_staff, u.is_support, u.is_active \
+        "SELECT u.uuid, u.username, u.is_staff, u.is_support, u.is_active, u.is_auditor \
          FROM projection.user_tokens t JOIN projection.users u ON u.uuid = t.user_uuid \
          WHERE t.token_hash = $1",
     )

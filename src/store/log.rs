@@ -117,6 +117,47 @@ pub async fn aggregate_events<'e>(
         .await
 }
 
+/// Every event of one aggregate type recorded at or before `until`, by aggregate and
+/// sequence (point-in-time views of a whole list).
+pub async fn events_of_type_until<'e>(
+    executor: impl PgExecutor<'e>,
+    aggregate_type: &str,
+    until: DateTime<Utc>,
+) -> sqlx::Result<Vec<StoredEvent>> {
+    let sql = format!(
+        "SELECT {SELECT_COLUMNS} FROM events WHERE aggregate_type = $1 AND recorded_at <= $2 \
+         ORDER BY aggregate_id, sequence"
+    );
+    sqlx::query_as::<_, StoredEvent>(&sql)
+        .bind(aggregate_type)
+        .bind(until)
+        .fetch_all(executor)
+        .await
+}
+
+/// Up to `limit` events after the event at position `after` (0: from the start), in the
+/// order a log follower reads them (see [`read_after`]): the page never passes an event a
+/// transaction still in flight may yet commit. An unknown `after` reads from the start.
+pub async fn page_after<'e, E: PgExecutor<'e> + Copy>(
+    executor: E,
+    after: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<StoredEvent>> {
+    let point: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT transaction_id::text::bigint, position FROM events WHERE position = $1",
+    )
+    .bind(after)
+    .fetch_optional(executor)
+    .await?;
+    let from = point
+        .map(|(xid, position)| LogPoint { xid, position })
+        .unwrap_or(LogPoint {
+            xid: 0,
+            position: 0,
+        });
+    read_after(executor, from, limit).await
+}
+
 /// Whether the log holds any event at all.
 pub async fn is_empty<'e>(executor: impl PgExecutor<'e>) -> sqlx::Result<bool> {
     let any: Option<i32> = sqlx::query_scalar("SELECT 1 FROM events LIMIT 1")

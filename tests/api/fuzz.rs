@@ -394,6 +394,8 @@ const QUERIES: &[&str] = &[
     "created=9999-99-99&modified=%00",
     "uuid=zzz&customer_uuid=%00&offering_uuid=1e308",
     "state=%E2%80%AE&field=%00",
+    "as_of=%00&timestamp=1e999&after=-1&limit=99999999999999999999",
+    "created_before=2026-13-45&created_after=%FF",
     "x-auth-token=%00",
 ];
 

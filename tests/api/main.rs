@@ -67,6 +67,8 @@ mod fake_arrow;
 mod arrow_client;
 // The Arrow API: settings, mappings, license import and link, consumption.
 mod arrow_api;
+// Histories, events, point-in-time reads and the auditor.
+mod history;
 // The Arrow actions that read Arrow: customers, licenses, this month's figures, summaries.
 mod arrow_discovery;
 // The Remote Offering Sync page: its files, content types and Content-Security-Policy.

@@ -10,6 +10,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 use crate::api::ApiState;
 use crate::api::auth::Caller;
@@ -52,6 +53,9 @@ async fn list(
     let paging = Paging::from_params(&params)?;
     let ordering = read::orders::ordering(&sorts(&params))?;
     let filter = filters::parse(&params, &caller, &state)?;
+    if let Some(at) = crate::api::history::as_of(&params)? {
+        return list_as_of(&state, &caller, &links, &params, &filter, paging, at).await;
+    }
     let page = read::orders::list(
         &state.ledger.pool,
         &caller.viewer(),
@@ -75,6 +79,84 @@ async fn list(
     ))
 }
 
+/// The orders list as it was at `at`: every order folded from the log up to then. The
+/// filters on what an order itself says (state, type, offering, project, customer,
+/// provider, resource, creation time) apply to it as it was; the list is ordered by
+/// creation (`o=-created` for newest first). It reads every order event recorded up to
+/// `at`, so its cost grows with the log, not with the page.
+async fn list_as_of(
+    state: &ApiState,
+    caller: &Caller,
+    links: &Links,
+    params: &QueryParams,
+    filter: &read::orders::OrderFilter,
+    paging: Paging,
+    at: DateTime<Utc>,
+) -> Result<Response, ApiError> {
+    let pool = &state.ledger.pool;
+    let all = crate::app::history::all_at::<Order>(pool, at)
+        .await
+        .map_err(ApiError::Internal)?;
+    let mut kept: Vec<(DateTime<Utc>, Order)> = all
+        .into_iter()
+        .filter(|(_, _, order)| !order.deleted)
+        .filter(|(_, _, order)| {
+            order.spec.as_ref().is_some_and(|spec| {
+                let any =
+                    |wanted: &[Uuid], value: Uuid| wanted.is_empty() || wanted.contains(&value);
+                (filter.states.is_empty() || filter.states.contains(&order.state))
+                    && (filter.types.is_empty() || filter.types.contains(&spec.order_type))
+                    && any(&filter.offering_uuids, spec.offering_uuid)
+                    && filter.offering.is_none_or(|o| o == spec.offering_uuid)
+                    && filter.project.is_none_or(|p| p == spec.project_uuid)
+                    && filter.customer.is_none_or(|c| c == spec.customer_uuid)
+                    && filter
+                        .provider
+                        .is_none_or(|p| p == spec.provider_customer_uuid)
+                    && filter.resources.iter().all(|r| *r == spec.resource_uuid)
+                    && filter
+                        .created_from
+                        .is_none_or(|f| order.created.is_some_and(|c| c >= f))
+                    && filter
+                        .created_before
+                        .is_none_or(|b| order.created.is_some_and(|c| c < b))
+            })
+        })
+        .map(|(_, first, order)| (order.created.unwrap_or(first), order))
+        .collect();
+    if !caller.sees_all() {
+        let uuids: Vec<Uuid> = kept
+            .iter()
+            .filter_map(|(_, o)| o.spec.as_ref().map(|s| s.uuid))
+            .collect();
+        let visible = read::orders::visible_among(pool, &caller.viewer(), &uuids).await?;
+        kept.retain(|(_, o)| o.spec.as_ref().is_some_and(|s| visible.contains(&s.uuid)));
+    }
+    let newest_first = sorts(params).first().is_some_and(|s| s.descending);
+    kept.sort_by_key(|(created, o)| (*created, o.spec.as_ref().map(|s| s.uuid)));
+    if newest_first {
+        kept.reverse();
+    }
+    let total = kept.len() as i64;
+    let paging = paging.resolve(total)?;
+    let mut items = Vec::new();
+    for (_, order) in kept
+        .into_iter()
+        .skip(paging.offset() as usize)
+        .take(paging.limit() as usize)
+    {
+        let spec = order.spec.as_ref().expect("kept orders have a spec");
+        let mut row = read::orders::find(pool, spec.uuid)
+            .await?
+            .unwrap_or_else(read::orders::OrderRow::detached);
+        row.order_doc = serde_json::to_value(&order).map_err(ApiError::internal)?;
+        items.push(render(&row, links, caller)?);
+    }
+    Ok(page_response(
+        links, COLLECTION, params, paging, total, items,
+    ))
+}
+
 async fn retrieve(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -84,9 +166,28 @@ async fn retrieve(
 ) -> Result<Json<Value>, ApiError> {
     let uuid = parse_path_uuid(&raw_uuid, "Order")?;
     let params = QueryParams::parse(raw.as_deref());
-    let row = read::orders::find_visible(&state.ledger.pool, &caller.viewer(), uuid)
+    let mut row = read::orders::find_visible(&state.ledger.pool, &caller.viewer(), uuid)
         .await?
         .ok_or(ApiError::NotFound("Order"))?;
+    if let Some(at) = crate::api::history::as_of(&params)? {
+        // The order (and its resource) as they were then, folded from the log.
+        let order: Order = crate::api::history::state_at(&state, uuid, at, "Order").await?;
+        let resource_uuid = order.spec.as_ref().map(|s| s.resource_uuid);
+        row.order_doc = serde_json::to_value(&order).map_err(ApiError::internal)?;
+        if let Some(resource_uuid) = resource_uuid {
+            let resource = crate::app::history::state_at::<crate::domain::resource::Resource>(
+                &state.ledger.pool,
+                &resource_uuid.simple().to_string(),
+                at,
+            )
+            .await
+            .map_err(ApiError::Internal)?;
+            row.resource_doc = resource
+                .map(|r| serde_json::to_value(&r))
+                .transpose()
+                .map_err(ApiError::internal)?;
+        }
+    }
     Ok(Json(select_fields(render(&row, &links, &caller)?, &params)))
 }
 

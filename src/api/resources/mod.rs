@@ -218,7 +218,14 @@ async fn retrieve(
     side: Side,
 ) -> Result<Json<Value>, ApiError> {
     let params = QueryParams::parse(raw.as_deref());
-    let row = fetch(&state, &caller, &raw_uuid, side).await?;
+    let mut row = fetch(&state, &caller, &raw_uuid, side).await?;
+    if let Some(at) = crate::api::history::as_of(&params)? {
+        // The resource as it was then, folded from the log.
+        let uuid = parse_path_uuid(&raw_uuid, "Resource")?;
+        let resource: crate::domain::resource::Resource =
+            crate::api::history::state_at(&state, uuid, at, "Resource").await?;
+        row.resource_doc = serde_json::to_value(&resource).map_err(ApiError::internal)?;
+    }
     Ok(Json(select_fields(
         render::render(&row, &links, side)?,
         &params,

@@ -112,6 +112,44 @@ pub fn push_visibility(qb: &mut QueryBuilder<'_, Postgres>, viewer: &Viewer) {
     qb.push(")");
 }
 
+impl OrderRow {
+    /// A row with no joined names, for an order the read models no longer hold.
+    pub fn detached() -> Self {
+        Self {
+            order_doc: Value::Null,
+            offering_doc: None,
+            resource_doc: None,
+            project_name: None,
+            project_slug: None,
+            project_description: None,
+            customer_name: None,
+            customer_slug: None,
+            provider_name: None,
+            category_title: None,
+            created_by_username: None,
+            created_by_full_name: None,
+            consumer_reviewer_username: None,
+            consumer_reviewer_full_name: None,
+            provider_reviewer_username: None,
+            provider_reviewer_full_name: None,
+        }
+    }
+}
+
+/// Which of these orders `viewer` sees.
+pub async fn visible_among(
+    pool: &PgPool,
+    viewer: &Viewer,
+    uuids: &[Uuid],
+) -> sqlx::Result<std::collections::HashSet<Uuid>> {
+    let mut qb = QueryBuilder::new("SELECT o.uuid FROM projection.orders o WHERE o.uuid = ANY(");
+    qb.push_bind(uuids.to_vec());
+    qb.push(")");
+    push_visibility(&mut qb, viewer);
+    let rows: Vec<Uuid> = qb.build_query_scalar().fetch_all(pool).await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// One page of the orders `viewer` sees that match `filter`.
 pub async fn list(
     pool: &PgPool,

@@ -141,7 +141,11 @@ pub(super) async fn retrieve(
 ) -> Result<Json<Value>, ApiError> {
     let uuid = parse_path_uuid(&raw_uuid, "Offering")?;
     let params = QueryParams::parse(raw.as_deref());
-    let record = provider_record(&state, &caller, uuid).await?;
+    let mut record = provider_record(&state, &caller, uuid).await?;
+    if let Some(at) = crate::api::history::as_of(&params)? {
+        // The offering as it was then, folded from the log.
+        record.offering = crate::api::history::state_at(&state, uuid, at, "Offering").await?;
+    }
     let item = render_provider(&state, &caller, &links, &record, true).await?;
     Ok(Json(select_fields(item, &params)))
 }
