@@ -65,7 +65,7 @@ impl Caller {
 /// The caller, if the request carries credentials (bad credentials are still a 401).
 pub struct MaybeCaller(pub Option<Caller>);
 
-fn presented_token(parts: &Parts) -> Result<Option<String>, ApiError> {
+pub(crate) fn presented_token(parts: &Parts) -> Result<Option<String>, ApiError> {
     if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
         let text = value
             .to_str()

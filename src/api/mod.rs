@@ -3,6 +3,7 @@
 //!
 //! - [`error`]: the only place failures become status codes and DRF bodies.
 //! - [`auth`]: token authentication; [`access`]: visibility and permission checks.
+//! - [`idempotency`]: `Idempotency-Key` on POST, answered once per key and body.
 //! - [`guard`]: NUL and invalid text in paths and queries, refused before any handler.
 //! - [`body`], [`form`]: request bodies and field validation with DRF's messages.
 //! - [`list`], [`links`]: pagination, ordering, field selection, hyperlinks.
@@ -13,6 +14,7 @@ pub mod body;
 pub mod error;
 pub mod form;
 pub mod guard;
+pub mod idempotency;
 pub mod links;
 pub mod list;
 pub mod number;
@@ -75,6 +77,10 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .merge(crate::web::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::idempotent,
+        ))
         .with_state(state)
         .layer(axum::middleware::from_fn(guard::refuse_unstorable_text))
         .layer(DefaultBodyLimit::max(body::MAX_BODY_BYTES))

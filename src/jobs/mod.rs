@@ -2,6 +2,7 @@
 //! `run` that does one pass and logs its outcome; [`spawn`] runs them in order on one timer:
 //! - [`catch_up`]: applies to the read models whatever the log holds that they lack.
 //! - [`due_orders`]: starts the orders whose start date has come.
+//! - [`expired_keys`]: forgets idempotency keys older than a day.
 //!
 //! [`remote_sync`] runs the due remote offering syncs on a timer of its own, since a run
 //! may take long.
@@ -11,6 +12,7 @@
 
 pub mod catch_up;
 pub mod due_orders;
+pub mod expired_keys;
 pub mod remote_sync;
 
 use std::sync::Arc;
@@ -33,6 +35,7 @@ pub fn spawn(ledger: &Arc<Ledger>, interval: Duration) -> tokio::task::JoinHandl
             ticker.tick().await;
             catch_up::run(&ledger).await;
             due_orders::run(&ledger).await;
+            expired_keys::run(&ledger).await;
         }
     })
 }

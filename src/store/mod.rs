@@ -7,6 +7,7 @@
 //! - [`log`]: reading the global log in a gap-free order, for projectors and auditors.
 //! - [`commands`]: running a command on an aggregate with conflict retries.
 //! - [`together`]: an order and its resource changed in one transaction.
+//! - [`idempotency`]: the first response to a POST with an `Idempotency-Key`, for 24 h.
 //! - [`locks`]: named locks for check-then-write rules (uniqueness).
 //! - [`secrets`]: remote tokens and API keys, encrypted, outside the log.
 //! - [`tokens`]: API tokens and the hash that is all the ledger stores of them.
@@ -15,6 +16,7 @@ pub mod blobs;
 pub mod codec;
 pub mod commands;
 pub mod db;
+pub mod idempotency;
 pub mod locks;
 pub mod log;
 pub mod metadata;

@@ -69,6 +69,8 @@ mod arrow_client;
 mod arrow_api;
 // Histories, events, point-in-time reads and the auditor.
 mod history;
+// Idempotency-Key on POST.
+mod idempotency;
 // The Arrow actions that read Arrow: customers, licenses, this month's figures, summaries.
 mod arrow_discovery;
 // The Remote Offering Sync page: its files, content types and Content-Security-Policy.
