@@ -113,3 +113,48 @@ pub async fn all_at<A: Aggregate>(
 pub async fn events<A: Aggregate>(pool: &PgPool, id: &str) -> sqlx::Result<Vec<StoredEvent>> {
     log::aggregate_events(pool, A::TYPE, id).await
 }
+
+/// Every event of every aggregate named by `uuid` (an order and nothing else, usually), in
+/// the order they were recorded: what `ledger audit history` prints.
+pub async fn timeline(pool: &PgPool, uuid: Uuid) -> sqlx::Result<Vec<StoredEvent>> {
+    let mut events = Vec::new();
+    for id in [uuid.simple().to_string(), uuid.to_string()] {
+        events.extend(log::events_of_id(pool, &id).await?);
+    }
+    events.sort_by_key(|e| e.position);
+    Ok(events)
+}
+
+/// One event as a line of a readable timeline: when, which aggregate and sequence, what
+/// happened, who did it, from where, and what the event says.
+pub fn timeline_line(event: &StoredEvent) -> String {
+    let payload = event
+        .payload
+        .as_object()
+        .and_then(|o| o.values().next())
+        .map(|v| v.to_string())
+        .unwrap_or_else(|| event.payload.to_string());
+    let request = event.meta("request_id");
+    format!(
+        "{}  {} #{}  {} v{}  by {} ({}{})  {}",
+        event
+            .recorded_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        event.aggregate_type,
+        event.sequence,
+        event.event_type,
+        event.event_version,
+        if event.meta("actor").is_empty() {
+            "?"
+        } else {
+            event.meta("actor")
+        },
+        event.meta("source"),
+        if request.is_empty() {
+            String::new()
+        } else {
+            format!(", request {request}")
+        },
+        payload
+    )
+}

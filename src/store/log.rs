@@ -158,6 +158,19 @@ pub async fn page_after<'e, E: PgExecutor<'e> + Copy>(
     read_after(executor, from, limit).await
 }
 
+/// Every event of the aggregates with this id, of any type, by position.
+pub async fn events_of_id<'e>(
+    executor: impl PgExecutor<'e>,
+    aggregate_id: &str,
+) -> sqlx::Result<Vec<StoredEvent>> {
+    let sql =
+        format!("SELECT {SELECT_COLUMNS} FROM events WHERE aggregate_id = $1 ORDER BY position");
+    sqlx::query_as::<_, StoredEvent>(&sql)
+        .bind(aggregate_id)
+        .fetch_all(executor)
+        .await
+}
+
 /// Whether the log holds any event at all.
 pub async fn is_empty<'e>(executor: impl PgExecutor<'e>) -> sqlx::Result<bool> {
     let any: Option<i32> = sqlx::query_scalar("SELECT 1 FROM events LIMIT 1")
