@@ -2,8 +2,8 @@
 //!
 //! - [`blobs`]: content-addressed blobs (order attachments), stored once per sha256.
 //! - [`chain`]: tamper evidence: chaining the events older than the hash chain.
-//! - [`codec`]: what an event becomes in the log, checked to read back as itself and hashed
-//!   into its aggregate's chain on the way in.
+//! - [`codec`]: what an event becomes in the log, checked to read back as itself, hashed
+//!   into its aggregate's chain on the way in and upcast on the way out.
 //! - [`db`]: connecting, creating the database on first start, applying `migrations/`.
 //! - [`metadata`]: who/what/when stamped on every event.
 //! - [`log`]: reading the global log in a gap-free order, for projectors and auditors.

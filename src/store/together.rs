@@ -43,11 +43,10 @@ struct Loaded<A> {
     sequence: i64,
 }
 
-/// Loads one aggregate as the framework does (the store has no upcasters; one added there
-/// must be applied here too).
+/// Loads one aggregate as the framework does, through the codec's upcasters.
 async fn load<A: Aggregate>(conn: &mut PgConnection, id: &str) -> anyhow::Result<Loaded<A>> {
-    let rows: Vec<(i64, Value)> = sqlx::query_as(
-        "SELECT sequence, payload FROM events \
+    let rows: Vec<(i64, String, String, Value, Value)> = sqlx::query_as(
+        "SELECT sequence, event_type, event_version, payload, metadata FROM events \
          WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence",
     )
     .bind(A::TYPE)
@@ -59,8 +58,8 @@ async fn load<A: Aggregate>(conn: &mut PgConnection, id: &str) -> anyhow::Result
         aggregate: A::default(),
         sequence: 0,
     };
-    for (sequence, payload) in rows {
-        let event: A::Event = codec::decode(payload)
+    for (sequence, event_type, event_version, payload, metadata) in rows {
+        let event: A::Event = codec::decode(&event_type, &event_version, payload, &metadata)
             .with_context(|| format!("decoding event {sequence} of {} {id}", A::TYPE))?;
         loaded.aggregate.apply(event);
         loaded.sequence = sequence;

@@ -11,13 +11,15 @@
 //! every finite `f64` survives the trip, including those written before this check existed.
 //!
 //! The codec also writes the rows ([`write::append`]), each with the hash that chains it to
-//! the previous event of its aggregate ([`canonical`]).
+//! the previous event of its aggregate ([`canonical`]), and reads them: [`decode`] and the
+//! framework's load path apply the same [`upcast`]ers to older event versions.
 //!
 //! [`CheckedRepository`] applies the check to every append the command framework makes and
 //! writes its rows; [`crate::store::together`] calls [`encode`] and [`write::append`] for its
 //! own appends.
 
 pub mod canonical;
+pub mod upcast;
 pub mod write;
 
 use cqrs_es::persist::{
@@ -58,9 +60,24 @@ pub fn encode<E: DomainEvent>(event: &E) -> Result<Value, CodecError> {
     Ok(payload)
 }
 
-/// Decodes a stored payload into its event.
-pub fn decode<E: DomainEvent>(payload: Value) -> serde_json::Result<E> {
-    serde_json::from_value(payload)
+/// Decodes a stored event into the current version of its type: older versions go through
+/// the [`upcast`]ers first. `metadata` is the event's own (an upcaster may read it).
+pub fn decode<E: DomainEvent>(
+    event_type: &str,
+    event_version: &str,
+    payload: Value,
+    metadata: &Value,
+) -> serde_json::Result<E> {
+    let stored = SerializedEvent::new(
+        String::new(),
+        0,
+        String::new(),
+        event_type.to_string(),
+        event_version.to_string(),
+        payload,
+        metadata.clone(),
+    );
+    serde_json::from_value(upcast::upcast(stored).payload)
 }
 
 /// Checks that `payload`, once stored as jsonb and read back, decodes to an event that
@@ -230,9 +247,10 @@ impl PersistedEventRepository for CheckedRepository {
 /// The command framework of one aggregate, appending through the codec check.
 pub type Framework<A> = CqrsFramework<A, PersistedEventStore<CheckedRepository, A>>;
 
-/// The event store of one aggregate on `pool`: appends checked and chained.
+/// The event store of one aggregate on `pool`: reads upcast, appends checked and chained.
 pub fn event_store<A: Aggregate>(pool: PgPool) -> PersistedEventStore<CheckedRepository, A> {
     PersistedEventStore::new_event_store(CheckedRepository::new(pool))
+        .with_upcasters(upcast::upcasters())
 }
 
 /// Wires the command framework of one aggregate on `pool`.
