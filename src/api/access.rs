@@ -58,3 +58,13 @@ pub fn require_staff(caller: &Caller) -> Result<(), ApiError> {
         Err(ApiError::PermissionDenied)
     }
 }
+
+/// `Ok(())` for whoever may audit the ledger itself (its digest, its history), else 403.
+/// Today that is staff.
+pub fn require_audit_access(caller: &Caller) -> Result<(), ApiError> {
+    if caller.is_staff {
+        Ok(())
+    } else {
+        Err(ApiError::PermissionDenied)
+    }
+}

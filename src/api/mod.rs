@@ -20,6 +20,7 @@ pub mod number;
 mod arrow;
 mod categories;
 mod customers;
+mod ledger;
 mod offerings;
 mod orders;
 mod projects;
@@ -70,6 +71,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .merge(resources::router())
         .merge(remote_sync::router())
         .merge(arrow::router())
+        .merge(ledger::router())
         .merge(crate::web::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -1,7 +1,7 @@
 //! The event store and everything that reads the log directly.
 //!
 //! - [`blobs`]: content-addressed blobs (order attachments), stored once per sha256.
-//! - [`chain`]: tamper evidence: chaining the events older than the hash chain.
+//! - [`chain`]: tamper evidence: the digest of the ledger, the audit, the chain backfill.
 //! - [`codec`]: what an event becomes in the log, checked to read back as itself, hashed
 //!   into its aggregate's chain on the way in and upcast on the way out.
 //! - [`db`]: connecting, creating the database on first start, applying `migrations/`.
