@@ -3,7 +3,8 @@
 //!
 //! Crate map:
 //! - [`domain`]: the aggregates (pure deciders: state, commands, events, errors, tests).
-//! - [`store`]: the PostgreSQL event store, event metadata and the global log reader.
+//! - [`store`]: the PostgreSQL event store, the event codec (hash chain, upcasters), event
+//!   metadata, the global log reader and the tamper-evidence audit.
 //! - [`projection`]: read models fed from the log, rebuildable at any time.
 //! - [`read`]: typed queries over the read models, one module per read model (orders,
 //!   resources, users, customers, projects, roles, remote syncs, …), the list machinery and

@@ -58,3 +58,13 @@ pub fn require_staff(caller: &Caller) -> Result<(), ApiError> {
         Err(ApiError::PermissionDenied)
     }
 }
+
+/// `Ok(())` for whoever may audit the ledger itself (its log, its digest), else 403: staff
+/// and auditors.
+pub fn require_audit_access(caller: &Caller) -> Result<(), ApiError> {
+    if caller.reads_the_log() {
+        Ok(())
+    } else {
+        Err(ApiError::PermissionDenied)
+    }
+}

@@ -427,9 +427,7 @@ async fn ledger_events(
     caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    if !caller.reads_the_log() {
-        return Err(ApiError::PermissionDenied);
-    }
+    crate::api::access::require_audit_access(&caller)?;
     let params = QueryParams::parse(raw.as_deref());
     let number = |key: &str, default: i64| -> Result<i64, ApiError> {
         match params.get(key) {

@@ -23,6 +23,7 @@ mod arrow;
 mod categories;
 mod customers;
 pub mod history;
+mod ledger;
 mod offerings;
 mod orders;
 mod projects;
@@ -74,6 +75,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .merge(remote_sync::router())
         .merge(arrow::router())
         .merge(history::router())
+        .merge(ledger::router())
         .merge(crate::web::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

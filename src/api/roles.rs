@@ -277,6 +277,7 @@ pub async fn mutate(
                     user_uuid: user,
                     role,
                     expiration_time,
+                    granted_by: ctx.actor.uuid(),
                     at,
                 },
                 TeamAction::Update => CustomerCommand::UpdateRole {
@@ -303,6 +304,7 @@ pub async fn mutate(
                     user_uuid: user,
                     role,
                     expiration_time,
+                    granted_by: ctx.actor.uuid(),
                     at,
                 },
                 TeamAction::Update => ProjectCommand::UpdateRole {

@@ -33,7 +33,13 @@ fn actor_of(event: &StoredEvent) -> Option<Uuid> {
 
 /// Decodes one stored event of `A`.
 fn decode<A: Aggregate>(event: &StoredEvent) -> anyhow::Result<A::Event> {
-    codec::decode::<A::Event>(event.payload.clone()).map_err(|e| {
+    codec::decode::<A::Event>(
+        &event.event_type,
+        &event.event_version,
+        event.payload.clone(),
+        &event.metadata,
+    )
+    .map_err(|e| {
         anyhow::anyhow!(
             "decoding {} {} of {} {}: {e}",
             event.event_type,

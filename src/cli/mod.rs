@@ -1,5 +1,6 @@
 //! The `ledger` subcommands. Each parses its options, calls the library and prints.
 
+mod audit;
 mod bench;
 mod migrate;
 mod projections;
@@ -29,6 +30,8 @@ pub enum Command {
     Projections(projections::Opts),
     /// List remote offering syncs or run one now.
     Sync(sync::Opts),
+    /// Check the ledger for tampering, or print its digest.
+    Audit(audit::Opts),
     /// Seed a benchmark database with orders and measure commands and list latency.
     Bench(bench::Opts),
 }
@@ -41,6 +44,7 @@ impl Cli {
             Command::Token(opts) => token::run(opts).await,
             Command::Projections(opts) => projections::run(opts).await,
             Command::Sync(opts) => sync::run(opts).await,
+            Command::Audit(opts) => audit::run(opts).await,
             Command::Bench(opts) => bench::run_bench(opts).await,
         }
     }

@@ -78,6 +78,8 @@ pub enum CustomerCommand {
         user_uuid: Uuid,
         role: String,
         expiration_time: Option<DateTime<Utc>>,
+        /// The user granting it; none when the ledger itself does.
+        granted_by: Option<Uuid>,
         at: DateTime<Utc>,
     },
     UpdateRole {
@@ -124,10 +126,13 @@ pub enum CustomerEvent {
     CustomerUnarchived {
         at: DateTime<Utc>,
     },
+    /// Version 2 names who granted the role (version 1 left it to the metadata; see
+    /// `store::codec::upcast`).
     CustomerRoleGranted {
         user_uuid: Uuid,
         role: String,
         expiration_time: Option<DateTime<Utc>>,
+        granted_by: Option<Uuid>,
         at: DateTime<Utc>,
     },
     CustomerRoleUpdated {
@@ -157,7 +162,7 @@ domain_event!(CustomerEvent, version = "1", {
     CustomerUnblocked => "CustomerUnblocked",
     CustomerArchived => "CustomerArchived",
     CustomerUnarchived => "CustomerUnarchived",
-    CustomerRoleGranted => "CustomerRoleGranted",
+    CustomerRoleGranted => "CustomerRoleGranted" @ "2",
     CustomerRoleUpdated => "CustomerRoleUpdated",
     CustomerRoleRevoked => "CustomerRoleRevoked",
     CustomerRegisteredAsServiceProvider => "CustomerRegisteredAsServiceProvider",
@@ -326,6 +331,7 @@ impl Customer {
                 user_uuid,
                 role,
                 expiration_time,
+                granted_by,
                 at,
             } => {
                 self.roles
@@ -334,6 +340,7 @@ impl Customer {
                     user_uuid,
                     role,
                     expiration_time,
+                    granted_by,
                     at,
                 }
             }
@@ -515,6 +522,7 @@ mod tests {
             user_uuid,
             role: "CUSTOMER.OWNER".into(),
             expiration_time: None,
+            granted_by: None,
             at: at(),
         };
         TestFramework::<Customer>::with(())
@@ -523,6 +531,7 @@ mod tests {
                 user_uuid,
                 role: "CUSTOMER.OWNER".into(),
                 expiration_time: None,
+                granted_by: None,
                 at: at(),
             })
             .await

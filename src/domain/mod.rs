@@ -17,10 +17,14 @@ pub mod sync_run;
 pub mod user;
 pub mod username;
 
-/// Implements `DomainEvent` with literal, permanent event type names and a version.
+/// Implements `DomainEvent` with literal, permanent event type names and a version: the
+/// enum's, or a variant's own (`Variant => "Name" @ "2"`) once its payload changed shape
+/// (with an upcaster from the older version in [`crate::store::codec::upcast`]).
 #[macro_export]
 macro_rules! domain_event {
-    ($event:ty, version = $version:literal, { $($variant:ident => $name:literal),+ $(,)? }) => {
+    ($event:ty, version = $version:literal, {
+        $($variant:ident => $name:literal $(@ $own:literal)?),+ $(,)?
+    }) => {
         impl cqrs_es::DomainEvent for $event {
             fn event_type(&self) -> String {
                 match self {
@@ -30,9 +34,18 @@ macro_rules! domain_event {
             }
 
             fn event_version(&self) -> String {
-                $version.to_string()
+                match self {
+                    $(Self::$variant { .. } => $crate::domain_event!(@version $version $(, $own)?),)+
+                }
+                .to_string()
             }
         }
+    };
+    (@version $version:literal) => {
+        $version
+    };
+    (@version $version:literal, $own:literal) => {
+        $own
     };
 }
 

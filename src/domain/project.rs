@@ -55,6 +55,8 @@ pub enum ProjectCommand {
         user_uuid: Uuid,
         role: String,
         expiration_time: Option<DateTime<Utc>>,
+        /// The user granting it; none when the ledger itself does.
+        granted_by: Option<Uuid>,
         at: DateTime<Utc>,
     },
     UpdateRole {
@@ -92,10 +94,13 @@ pub enum ProjectEvent {
         requested_by: Option<Uuid>,
         at: DateTime<Utc>,
     },
+    /// Version 2 names who granted the role (version 1 left it to the metadata; see
+    /// `store::codec::upcast`).
     ProjectRoleGranted {
         user_uuid: Uuid,
         role: String,
         expiration_time: Option<DateTime<Utc>>,
+        granted_by: Option<Uuid>,
         at: DateTime<Utc>,
     },
     ProjectRoleUpdated {
@@ -118,7 +123,7 @@ domain_event!(ProjectEvent, version = "1", {
     ProjectCreated => "ProjectCreated",
     ProjectUpdated => "ProjectUpdated",
     ProjectEndDateSet => "ProjectEndDateSet",
-    ProjectRoleGranted => "ProjectRoleGranted",
+    ProjectRoleGranted => "ProjectRoleGranted" @ "2",
     ProjectRoleUpdated => "ProjectRoleUpdated",
     ProjectRoleRevoked => "ProjectRoleRevoked",
     ProjectDeleted => "ProjectDeleted",
@@ -245,6 +250,7 @@ impl Project {
                 user_uuid,
                 role,
                 expiration_time,
+                granted_by,
                 at,
             } => {
                 self.roles
@@ -253,6 +259,7 @@ impl Project {
                     user_uuid,
                     role,
                     expiration_time,
+                    granted_by,
                     at,
                 }
             }
@@ -357,12 +364,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn it_should_grant_a_project_role_once() {
+    async fn it_should_grant_a_project_role_once_naming_who_granted_it() {
         let user_uuid = Uuid::new_v4();
+        let granter = Uuid::new_v4();
         let granted = ProjectEvent::ProjectRoleGranted {
             user_uuid,
             role: "PROJECT.MANAGER".into(),
             expiration_time: None,
+            granted_by: Some(granter),
             at: at(),
         };
         TestFramework::<Project>::with(())
@@ -371,6 +380,7 @@ mod tests {
                 user_uuid,
                 role: "PROJECT.MANAGER".into(),
                 expiration_time: None,
+                granted_by: Some(granter),
                 at: at(),
             })
             .await
@@ -381,6 +391,7 @@ mod tests {
                 user_uuid,
                 role: "PROJECT.MANAGER".into(),
                 expiration_time: None,
+                granted_by: None,
                 at: at(),
             })
             .await

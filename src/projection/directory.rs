@@ -238,9 +238,22 @@ pub async fn apply_customer(
             user_uuid,
             role,
             expiration_time,
+            granted_by,
             at,
+        } => {
+            grant_role(
+                conn,
+                "customer",
+                id,
+                user_uuid,
+                &role,
+                expiration_time,
+                at,
+                granted_by,
+            )
+            .await?
         }
-        | CustomerEvent::CustomerRoleUpdated {
+        CustomerEvent::CustomerRoleUpdated {
             user_uuid,
             role,
             expiration_time,
@@ -423,9 +436,22 @@ pub async fn apply_project(
             user_uuid,
             role,
             expiration_time,
+            granted_by,
             at,
+        } => {
+            grant_role(
+                conn,
+                "project",
+                id,
+                user_uuid,
+                &role,
+                expiration_time,
+                at,
+                granted_by,
+            )
+            .await?
         }
-        | ProjectEvent::ProjectRoleUpdated {
+        ProjectEvent::ProjectRoleUpdated {
             user_uuid,
             role,
             expiration_time,

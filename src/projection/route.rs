@@ -28,10 +28,16 @@ impl RunFailure {
     }
 }
 
-/// Decodes an event payload into the aggregate's event type.
+/// Decodes a stored event into the aggregate's event type (older versions upcast).
 fn decode<A: Aggregate>(event: &StoredEvent) -> anyhow::Result<A::Event> {
     use anyhow::Context;
-    crate::store::codec::decode(event.payload.clone()).with_context(|| {
+    crate::store::codec::decode(
+        &event.event_type,
+        &event.event_version,
+        event.payload.clone(),
+        &event.metadata,
+    )
+    .with_context(|| {
         format!(
             "decoding {} v{} of {}",
             event.event_type,

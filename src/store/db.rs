@@ -1,5 +1,5 @@
 //! Connecting to PostgreSQL, creating the ledger database when it is missing and applying the
-//! append-only migrations.
+//! append-only migrations (and the one-time chaining of events older than the hash chain).
 
 use std::time::Duration;
 
@@ -9,6 +9,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool, Postgres};
 
 use crate::config::DatabaseConfig;
+use crate::store::chain;
 
 /// Creates the database named in the URL if it does not exist yet.
 pub async fn create_database_if_missing(url: &str) -> anyhow::Result<()> {
@@ -48,12 +49,14 @@ pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<PgPool> {
         .with_context(|| format!("connecting to {}", redact(&config.database_url)))
 }
 
-/// Applies every migration in `migrations/` that the database has not seen yet.
+/// Applies every migration in `migrations/` that the database has not seen yet, then chains
+/// the events written before the hash chain existed (once; see [`chain::backfill`]).
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     sqlx::migrate!("./migrations")
         .run(pool)
         .await
         .context("applying migrations")?;
+    chain::backfill::backfill(pool).await?;
     Ok(())
 }
 

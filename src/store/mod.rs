@@ -1,7 +1,9 @@
 //! The event store and everything that reads the log directly.
 //!
 //! - [`blobs`]: content-addressed blobs (order attachments), stored once per sha256.
-//! - [`codec`]: what an event becomes in the log, checked to read back as itself.
+//! - [`chain`]: tamper evidence: the digest of the ledger, the audit, the chain backfill.
+//! - [`codec`]: what an event becomes in the log, checked to read back as itself, hashed
+//!   into its aggregate's chain on the way in and upcast on the way out.
 //! - [`db`]: connecting, creating the database on first start, applying `migrations/`.
 //! - [`metadata`]: who/what/when stamped on every event.
 //! - [`log`]: reading the global log in a gap-free order, for projectors and auditors.
@@ -13,6 +15,7 @@
 //! - [`tokens`]: API tokens and the hash that is all the ledger stores of them.
 
 pub mod blobs;
+pub mod chain;
 pub mod codec;
 pub mod commands;
 pub mod db;

@@ -3,10 +3,10 @@
 //! leave an order moved and its resource behind (or a resource created for an order that was
 //! never placed).
 //!
-//! The rows are the ones postgres-es writes (same table, columns and serialization), and a
-//! concurrent writer on either aggregate collides on the table's key exactly as it does with
-//! the framework: the pair is then decided again, a few times, before the conflict is
-//! reported.
+//! The rows are written by the codec as the framework's are (same columns, serialization and
+//! hash chain), and a concurrent writer on either aggregate collides on the table's key
+//! exactly as it does with the framework: the pair is then decided again, a few times,
+//! before the conflict is reported.
 
 use std::collections::HashMap;
 
@@ -16,7 +16,8 @@ use cqrs_es::{Aggregate, DomainEvent};
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 
-use crate::store::codec::{self, CodecError};
+use crate::store::codec::canonical::EventRow;
+use crate::store::codec::{self, CodecError, write};
 use crate::store::commands::CONFLICT_RETRIES;
 use crate::store::log::LogPoint;
 
@@ -42,11 +43,10 @@ struct Loaded<A> {
     sequence: i64,
 }
 
-/// Loads one aggregate as the framework does (the store has no upcasters; one added there
-/// must be applied here too).
+/// Loads one aggregate as the framework does, through the codec's upcasters.
 async fn load<A: Aggregate>(conn: &mut PgConnection, id: &str) -> anyhow::Result<Loaded<A>> {
-    let rows: Vec<(i64, Value)> = sqlx::query_as(
-        "SELECT sequence, payload FROM events \
+    let rows: Vec<(i64, String, String, Value, Value)> = sqlx::query_as(
+        "SELECT sequence, event_type, event_version, payload, metadata FROM events \
          WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence",
     )
     .bind(A::TYPE)
@@ -58,8 +58,8 @@ async fn load<A: Aggregate>(conn: &mut PgConnection, id: &str) -> anyhow::Result
         aggregate: A::default(),
         sequence: 0,
     };
-    for (sequence, payload) in rows {
-        let event: A::Event = codec::decode(payload)
+    for (sequence, event_type, event_version, payload, metadata) in rows {
+        let event: A::Event = codec::decode(&event_type, &event_version, payload, &metadata)
             .with_context(|| format!("decoding event {sequence} of {} {id}", A::TYPE))?;
         loaded.aggregate.apply(event);
         loaded.sequence = sequence;
@@ -94,38 +94,41 @@ async fn append<A: Aggregate, E1: std::error::Error, E2: std::error::Error>(
         .iter()
         .map(codec::encode)
         .collect::<Result<Vec<_>, _>>()?;
-    let mut last = None;
-    for (offset, (event, payload)) in events.iter().zip(payloads).enumerate() {
-        let result: Result<(i64, i64), sqlx::Error> = sqlx::query_as(
-            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
-             event_version, payload, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             RETURNING transaction_id::text::bigint, position",
+    let types: Vec<(String, String)> = events
+        .iter()
+        .map(|event| (event.event_type(), event.event_version()))
+        .collect();
+    let rows: Vec<EventRow<'_>> = payloads
+        .iter()
+        .zip(&types)
+        .enumerate()
+        .map(
+            |(offset, (payload, (event_type, event_version)))| EventRow {
+                aggregate_type: A::TYPE,
+                aggregate_id: id,
+                sequence: sequence + 1 + offset as i64,
+                event_type,
+                event_version,
+                payload,
+                metadata,
+            },
         )
-        .bind(A::TYPE)
-        .bind(id)
-        .bind(sequence + 1 + offset as i64)
-        .bind(event.event_type())
-        .bind(event.event_version())
-        .bind(payload)
-        .bind(metadata)
-        .fetch_one(&mut *conn)
-        .await;
-        match result {
-            Ok((xid, position)) => last = Some(LogPoint { xid, position }),
-            // Another writer took the sequence number (or, writing the same two aggregates
-            // in the other order, was chosen by PostgreSQL to go first): decide again.
-            Err(sqlx::Error::Database(e))
-                if e.is_unique_violation() || e.code().as_deref() == Some("40P01") =>
-            {
-                return Ok(Appended::Conflict);
-            }
-            Err(e) => {
-                let err = anyhow::Error::new(e).context(format!("appending to {} {id}", A::TYPE));
-                return Err(PairError::Store(err));
-            }
+        .collect();
+    let last = match write::append(conn, &rows).await {
+        Ok(last) => last,
+        // Another writer took the sequence number (or, writing the same two aggregates in
+        // the other order, was chosen by PostgreSQL to go first): decide again.
+        Err(e) if write::is_conflict(&e) || is_deadlock(&e) => return Ok(Appended::Conflict),
+        Err(e) => {
+            let err = anyhow::Error::new(e).context(format!("appending to {} {id}", A::TYPE));
+            return Err(PairError::Store(err));
         }
-    }
+    };
     Ok(Appended::Written(last))
+}
+
+fn is_deadlock(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(e) if e.code().as_deref() == Some("40P01"))
 }
 
 /// Runs `first` on aggregate `first_id`, then the command `then` derives from the first

@@ -55,6 +55,10 @@ mod resource_orders;
 mod resource_terms;
 // The event store and read models: metadata, convergence, rebuilds, the log reader.
 mod ledger;
+// Tamper evidence: edits, removals, swaps and insertions made with SQL caught by the audit.
+mod tamper;
+// Old event versions read back as the current one, through the aggregate and a rebuild.
+mod event_versions;
 // Remote offering sync: two ledgers, a stand-in for a real Waldur, the API and its refusals.
 mod remote_sync;
 // The remote synchronisation API's refusals, secrets and run exclusion.

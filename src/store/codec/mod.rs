@@ -10,8 +10,17 @@
 //! same event. Numbers are parsed with correct rounding (serde_json's `float_roundtrip`), so
 //! every finite `f64` survives the trip, including those written before this check existed.
 //!
-//! [`CheckedRepository`] applies the check to every append the command framework makes;
-//! [`crate::store::together`] calls [`encode`] for its own appends.
+//! The codec also writes the rows ([`write::append`]), each with the hash that chains it to
+//! the previous event of its aggregate ([`canonical`]), and reads them: [`decode`] and the
+//! framework's load path apply the same [`upcast`]ers to older event versions.
+//!
+//! [`CheckedRepository`] applies the check to every append the command framework makes and
+//! writes its rows; [`crate::store::together`] calls [`encode`] and [`write::append`] for its
+//! own appends.
+
+pub mod canonical;
+pub mod upcast;
+pub mod write;
 
 use cqrs_es::persist::{
     PersistedEventRepository, PersistedEventStore, PersistenceError, ReplayStream, SerializedEvent,
@@ -21,6 +30,8 @@ use cqrs_es::{Aggregate, CqrsFramework, DomainEvent};
 use postgres_es::PostgresEventRepository;
 use serde_json::{Map, Number, Value};
 use sqlx::PgPool;
+
+use canonical::EventRow;
 
 /// Deeper than this, a payload is refused: the log reader parses with a nesting limit of
 /// 128, and events wrap request data in a few levels of their own.
@@ -49,9 +60,24 @@ pub fn encode<E: DomainEvent>(event: &E) -> Result<Value, CodecError> {
     Ok(payload)
 }
 
-/// Decodes a stored payload into its event.
-pub fn decode<E: DomainEvent>(payload: Value) -> serde_json::Result<E> {
-    serde_json::from_value(payload)
+/// Decodes a stored event into the current version of its type: older versions go through
+/// the [`upcast`]ers first. `metadata` is the event's own (an upcaster may read it).
+pub fn decode<E: DomainEvent>(
+    event_type: &str,
+    event_version: &str,
+    payload: Value,
+    metadata: &Value,
+) -> serde_json::Result<E> {
+    let stored = SerializedEvent::new(
+        String::new(),
+        0,
+        String::new(),
+        event_type.to_string(),
+        event_version.to_string(),
+        payload,
+        metadata.clone(),
+    );
+    serde_json::from_value(upcast::upcast(stored).payload)
 }
 
 /// Checks that `payload`, once stored as jsonb and read back, decodes to an event that
@@ -64,7 +90,7 @@ pub fn check<E: DomainEvent>(event_type: &str, payload: &Value) -> Result<(), Co
     };
     let text = serde_json::to_string(&stored).map_err(|e| not_itself(e.to_string()))?;
     let reread: Value = serde_json::from_str(&text).map_err(|e| not_itself(e.to_string()))?;
-    let event: E = decode(reread).map_err(|e| not_itself(e.to_string()))?;
+    let event: E = serde_json::from_value(reread).map_err(|e| not_itself(e.to_string()))?;
     let again = serde_json::to_value(&event).map_err(|e| not_itself(e.to_string()))?;
     if as_stored(&again, "payload", 0)? != stored {
         return Err(not_itself(
@@ -120,15 +146,40 @@ fn stored_number(n: &Number, path: &str) -> Result<Number, CodecError> {
     }
 }
 
-/// postgres-es's repository with the codec check in front of every append.
-pub struct CheckedRepository(PostgresEventRepository);
+/// postgres-es's repository for reading; appends are checked by the codec and written by
+/// [`write::append`], with their hashes.
+pub struct CheckedRepository {
+    reader: PostgresEventRepository,
+    pool: PgPool,
+}
+
+impl CheckedRepository {
+    pub fn new(pool: PgPool) -> Self {
+        Self {
+            reader: PostgresEventRepository::new(pool.clone()),
+            pool,
+        }
+    }
+}
+
+/// A failed append as postgres-es reported it: a taken sequence number is a conflict
+/// (cqrs-es's `AggregateConflict`, which commands retry), anything else is unexpected.
+fn append_error(err: sqlx::Error) -> PersistenceError {
+    if write::is_conflict(&err) {
+        PersistenceError::OptimisticLockError
+    } else if matches!(err, sqlx::Error::Io(_) | sqlx::Error::Tls(_)) {
+        PersistenceError::ConnectionError(Box::new(err))
+    } else {
+        PersistenceError::UnknownError(Box::new(err))
+    }
+}
 
 impl PersistedEventRepository for CheckedRepository {
     async fn get_events<A: Aggregate>(
         &self,
         aggregate_id: &str,
     ) -> Result<Vec<SerializedEvent>, PersistenceError> {
-        self.0.get_events::<A>(aggregate_id).await
+        self.reader.get_events::<A>(aggregate_id).await
     }
 
     async fn get_last_events<A: Aggregate>(
@@ -136,7 +187,7 @@ impl PersistedEventRepository for CheckedRepository {
         aggregate_id: &str,
         last_sequence: usize,
     ) -> Result<Vec<SerializedEvent>, PersistenceError> {
-        self.0
+        self.reader
             .get_last_events::<A>(aggregate_id, last_sequence)
             .await
     }
@@ -145,7 +196,7 @@ impl PersistedEventRepository for CheckedRepository {
         &self,
         aggregate_id: &str,
     ) -> Result<Option<SerializedSnapshot>, PersistenceError> {
-        self.0.get_snapshot::<A>(aggregate_id).await
+        self.reader.get_snapshot::<A>(aggregate_id).await
     }
 
     async fn persist<A: Aggregate>(
@@ -153,32 +204,58 @@ impl PersistedEventRepository for CheckedRepository {
         events: &[SerializedEvent],
         snapshot_update: Option<(String, Value, usize)>,
     ) -> Result<(), PersistenceError> {
+        if snapshot_update.is_some() {
+            // The plain event store never asks for one (see the design rules).
+            return Err(PersistenceError::UnknownError(
+                "the ledger keeps no snapshots".into(),
+            ));
+        }
         for event in events {
             check::<A::Event>(&event.event_type, &event.payload)
                 .map_err(|err| PersistenceError::UnknownError(Box::new(err)))?;
         }
-        self.0.persist::<A>(events, snapshot_update).await
+        let rows: Vec<EventRow<'_>> = events
+            .iter()
+            .map(|event| EventRow {
+                aggregate_type: A::TYPE,
+                aggregate_id: &event.aggregate_id,
+                sequence: event.sequence as i64,
+                event_type: &event.event_type,
+                event_version: &event.event_version,
+                payload: &event.payload,
+                metadata: &event.metadata,
+            })
+            .collect();
+        let mut tx = self.pool.begin().await.map_err(append_error)?;
+        write::append(&mut tx, &rows).await.map_err(append_error)?;
+        tx.commit().await.map_err(append_error)?;
+        Ok(())
     }
 
     async fn stream_events<A: Aggregate>(
         &self,
         aggregate_id: &str,
     ) -> Result<ReplayStream, PersistenceError> {
-        self.0.stream_events::<A>(aggregate_id).await
+        self.reader.stream_events::<A>(aggregate_id).await
     }
 
     async fn stream_all_events<A: Aggregate>(&self) -> Result<ReplayStream, PersistenceError> {
-        self.0.stream_all_events::<A>().await
+        self.reader.stream_all_events::<A>().await
     }
 }
 
 /// The command framework of one aggregate, appending through the codec check.
 pub type Framework<A> = CqrsFramework<A, PersistedEventStore<CheckedRepository, A>>;
 
+/// The event store of one aggregate on `pool`: reads upcast, appends checked and chained.
+pub fn event_store<A: Aggregate>(pool: PgPool) -> PersistedEventStore<CheckedRepository, A> {
+    PersistedEventStore::new_event_store(CheckedRepository::new(pool))
+        .with_upcasters(upcast::upcasters())
+}
+
 /// Wires the command framework of one aggregate on `pool`.
 pub fn framework<A: Aggregate<Services = ()>>(pool: PgPool) -> Framework<A> {
-    let repository = CheckedRepository(PostgresEventRepository::new(pool));
-    CqrsFramework::new(PersistedEventStore::new_event_store(repository), vec![], ())
+    CqrsFramework::new(event_store(pool), vec![], ())
 }
 
 /// The codec error behind a failed command, if the codec refused one of its events.
