@@ -1,4 +1,5 @@
-//! `ledger audit`: tamper evidence. `verify` recomputes every event's hash, walks every
+//! `ledger audit`: tamper evidence and history. `history <uuid>` prints an object's events
+//! as a timeline; `verify` recomputes every event's hash, walks every
 //! aggregate's chain and folds the ledger's root (and checks a kept digest); `digest`
 //! prints the digest to keep. The work is [`crate::store::chain`]'s.
 
@@ -34,6 +35,12 @@ enum Action {
         #[arg(long, value_name = "FILE")]
         digest: Option<PathBuf>,
     },
+    /// Print every event of the object with this uuid (an order, an offering, a resource…)
+    /// as a readable timeline: when, what, who, from where, and what the event says.
+    History {
+        /// The object's uuid, hex or dashed.
+        uuid: uuid::Uuid,
+    },
     /// Print the digest of the ledger as JSON, to keep for `verify --digest`.
     Digest {
         /// Digest the ledger up to this earlier position instead of its end.
@@ -49,6 +56,16 @@ pub async fn run(opts: Opts) -> anyhow::Result<()> {
         Action::Verify { digest } => {
             let kept = digest.map(|path| read_digest(&path)).transpose()?;
             verify(&pool, kept.as_ref()).await
+        }
+        Action::History { uuid } => {
+            let events = crate::app::history::timeline(&pool, uuid).await?;
+            if events.is_empty() {
+                anyhow::bail!("the log holds no event of {}", uuid.simple());
+            }
+            for event in &events {
+                println!("{}", crate::app::history::timeline_line(event));
+            }
+            Ok(())
         }
         Action::Digest { position } => {
             let digest = chain::digest(&pool, position).await?;
