@@ -20,6 +20,7 @@
 mod arrow;
 mod batch;
 mod directory;
+mod documents;
 mod offerings;
 mod orders;
 mod remote_sync;
@@ -192,6 +193,15 @@ pub const PROJECTIONS: &[Projection] = &[
 /// The projection named `name`.
 pub fn projection(name: &str) -> Option<&'static Projection> {
     PROJECTIONS.iter().find(|p| p.name == name)
+}
+
+/// The schema the read models are served from.
+const LIVE_SCHEMA: &str = "projection";
+
+/// The `search_path` of a projector transaction writing the tables in `schema`: the
+/// projection code names its tables without a schema, and the event log is in `public`.
+fn search_path(schema: &str) -> String {
+    format!("{schema}, public")
 }
 
 /// Advisory lock key that serializes projector batches across processes.
@@ -481,11 +491,19 @@ mod tests {
                 other => panic!("no source listed for {other}"),
             };
             for table in others {
-                assert!(
-                    !code.contains(&format!("projection.{table} ")),
-                    "{} writes into projection.{table}",
-                    projection.name
-                );
+                for reference in [
+                    format!("FROM {table} "),
+                    format!("INTO {table} "),
+                    format!("UPDATE {table} "),
+                    format!("JOIN {table} "),
+                    format!("\"{table}\""),
+                ] {
+                    assert!(
+                        !code.contains(&reference),
+                        "{} names {table}: {reference}",
+                        projection.name
+                    );
+                }
             }
         }
     }
