@@ -20,11 +20,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::{Connection, PgConnection, PgPool};
+use tokio::sync::mpsc;
 
 use super::batch::{self, Cursor, Outcome, Stuck};
 use super::scratch::{self, SCRATCH_SCHEMA};
 use super::{LIVE_SCHEMA, LOCK_KEY, PROJECTIONS, Projection, search_path};
-use crate::store::log::{self, LogPoint};
+use crate::store::log::{self, LogPoint, StoredEvent};
 
 /// Advisory lock key held by the session that builds in the scratch schema.
 const BUILD_LOCK_KEY: i64 = 0x4c45_4447_4542; // "LEDGEB"
@@ -129,6 +130,7 @@ async fn live_checkpoints(conn: &mut PgConnection) -> anyhow::Result<Vec<(String
 
 /// A build in the scratch schema, on a connection of its own.
 pub(super) struct Builder<'a> {
+    pool: PgPool,
     conn: PgConnection,
     pub building: Vec<Building>,
     options: BuildOptions,
@@ -162,6 +164,7 @@ impl<'a> Builder<'a> {
             })
             .collect();
         Ok(Self {
+            pool: pool.clone(),
             conn,
             building,
             options: options.clone(),
@@ -252,67 +255,98 @@ impl<'a> Builder<'a> {
         Ok(count.max(0) as u64)
     }
 
-    /// Applies batches until every projection reached its stop or the end of the log.
+    /// Applies batches until every projection reached its stop or the end of the log. The
+    /// log is read a batch ahead of the writes, on a connection of its own.
     async fn run(&mut self) -> anyhow::Result<()> {
-        loop {
-            let active: Vec<usize> = (0..self.building.len())
-                .filter(|&i| !self.building[i].done)
-                .collect();
-            let Some(from) = active.iter().map(|&i| self.building[i].checkpoint).min() else {
-                return Ok(());
-            };
-            let cursors: Vec<Cursor> = active
-                .iter()
-                .map(|&i| Cursor {
-                    projection: self.building[i].projection,
-                    checkpoint: self.building[i].checkpoint,
-                    stop: self.building[i].stop,
-                })
-                .collect();
-            let mut tx = self.conn.begin().await?;
-            sqlx::query(
-                "SELECT set_config('synchronous_commit', 'off', true), \
-                 set_config('search_path', $1, true)",
-            )
-            .bind(search_path(SCRATCH_SCHEMA))
-            .execute(&mut *tx)
-            .await?;
-            let events = log::read_after(&mut *tx, from, self.options.batch)
-                .await
-                .context("reading the event log")?;
-            let outcomes = batch::apply_shares(&mut tx, &cursors, &events).await?;
-            tx.commit().await?;
-
-            let applied = events
-                .iter()
-                .filter(|e| {
-                    cursors.iter().any(|c| {
-                        c.projection.concerns(e)
-                            && e.point() > c.checkpoint
-                            && c.stop.is_none_or(|stop| e.point() <= stop)
-                    })
-                })
-                .count() as u64;
-            self.applied += applied;
-            (self.observer)(BuildEvent::Applied(applied));
-            let exhausted = (events.len() as i64) < self.options.batch;
-            for (&i, outcome) in active.iter().zip(outcomes) {
-                let building = &mut self.building[i];
-                match outcome {
-                    Outcome::Idle => {}
-                    Outcome::Advanced(point) => building.checkpoint = point,
-                    Outcome::Stuck(stuck) => {
-                        building.checkpoint = stuck.before;
-                        building.stuck = Some(stuck);
-                    }
+        let active = self.building.iter().filter(|b| !b.done);
+        let Some(from) = active.clone().map(|b| b.checkpoint).min() else {
+            return Ok(());
+        };
+        let until = active
+            .map(|b| b.stop)
+            .collect::<Option<Vec<LogPoint>>>()
+            .and_then(|stops| stops.into_iter().max());
+        let (sender, mut batches) = mpsc::channel(2);
+        let reader = tokio::spawn(read_ahead(
+            self.pool.clone(),
+            from,
+            self.options.batch,
+            until,
+            sender,
+        ));
+        let result = async {
+            while let Some(events) = batches.recv().await {
+                if !self.apply(&events?).await? {
+                    break;
                 }
-                building.done = building.stuck.is_some()
-                    || exhausted
-                    || building
-                        .stop
-                        .is_some_and(|stop| building.checkpoint >= stop);
             }
+            anyhow::Ok(())
         }
+        .await;
+        reader.abort();
+        for building in &mut self.building {
+            building.done = true;
+        }
+        result
+    }
+
+    /// Applies one batch read from the log; `false` once every projection is done.
+    async fn apply(&mut self, events: &[StoredEvent]) -> anyhow::Result<bool> {
+        let active: Vec<usize> = (0..self.building.len())
+            .filter(|&i| !self.building[i].done)
+            .collect();
+        if active.is_empty() {
+            return Ok(false);
+        }
+        let cursors: Vec<Cursor> = active
+            .iter()
+            .map(|&i| Cursor {
+                projection: self.building[i].projection,
+                checkpoint: self.building[i].checkpoint,
+                stop: self.building[i].stop,
+            })
+            .collect();
+        let mut tx = self.conn.begin().await?;
+        sqlx::query(
+            "SELECT set_config('synchronous_commit', 'off', true), \
+             set_config('search_path', $1, true)",
+        )
+        .bind(search_path(SCRATCH_SCHEMA))
+        .execute(&mut *tx)
+        .await?;
+        let outcomes = batch::apply_shares(&mut tx, &cursors, events).await?;
+        tx.commit().await?;
+
+        let applied = events
+            .iter()
+            .filter(|e| {
+                cursors.iter().any(|c| {
+                    c.projection.concerns(e)
+                        && e.point() > c.checkpoint
+                        && c.stop.is_none_or(|stop| e.point() <= stop)
+                })
+            })
+            .count() as u64;
+        self.applied += applied;
+        (self.observer)(BuildEvent::Applied(applied));
+        let exhausted = (events.len() as i64) < self.options.batch;
+        for (&i, outcome) in active.iter().zip(outcomes) {
+            let building = &mut self.building[i];
+            match outcome {
+                Outcome::Idle => {}
+                Outcome::Advanced(point) => building.checkpoint = point,
+                Outcome::Stuck(stuck) => {
+                    building.checkpoint = stuck.before;
+                    building.stuck = Some(stuck);
+                }
+            }
+            building.done = building.stuck.is_some()
+                || exhausted
+                || building
+                    .stop
+                    .is_some_and(|stop| building.checkpoint >= stop);
+        }
+        Ok(self.building.iter().any(|b| !b.done))
     }
 
     /// Drops the scratch schema.
@@ -427,6 +461,39 @@ impl<'a> Builder<'a> {
             }
         }
         Ok(())
+    }
+}
+
+/// Reads the log batch after batch from `from` into `batches`, until the log runs dry (for
+/// now) or a batch reaches `until`.
+async fn read_ahead(
+    pool: PgPool,
+    mut from: LogPoint,
+    batch: i64,
+    until: Option<LogPoint>,
+    batches: mpsc::Sender<anyhow::Result<Vec<StoredEvent>>>,
+) {
+    loop {
+        let events = match log::read_after(&pool, from, batch).await {
+            Ok(events) => events,
+            Err(error) => {
+                let _ = batches
+                    .send(Err(
+                        anyhow::Error::new(error).context("reading the event log")
+                    ))
+                    .await;
+                return;
+            }
+        };
+        let last = events.last().map(StoredEvent::point);
+        let more = (events.len() as i64) == batch;
+        if batches.send(Ok(events)).await.is_err() {
+            return;
+        }
+        match last {
+            Some(last) if more && until.is_none_or(|until| last < until) => from = last,
+            _ => return,
+        }
     }
 }
 
