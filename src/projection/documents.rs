@@ -134,7 +134,7 @@ pub(super) async fn write<A: Document>(
     conn: &mut PgConnection,
     folded: &[Folded<A>],
 ) -> Result<Vec<Uuid>, WriteError> {
-    let mut rows = Vec::with_capacity(folded.len());
+    let mut rows = Rows::default();
     let mut written = Vec::with_capacity(folded.len());
     let mut deleted = Vec::new();
     for aggregate in folded {
@@ -150,11 +150,11 @@ pub(super) async fn write<A: Document>(
             Some(mut row) => {
                 row.insert("uuid".into(), Value::from(aggregate.uuid.to_string()));
                 row.insert("last_seq".into(), Value::from(last_seq));
-                let document = serde_json::to_value(&aggregate.state)
+                // The document is written as text straight into the row, without a tree.
+                let document = serde_json::to_string(&aggregate.state)
                     .with_context(|| format!("encoding a {} document", A::TABLE))
                     .map_err(|e| WriteError::At(aggregate.first, e))?;
-                row.insert("document".into(), document);
-                rows.push(Value::Object(row));
+                rows.push(row, Some(&document));
                 written.push(aggregate.uuid);
             }
         }
@@ -165,55 +165,82 @@ pub(super) async fn write<A: Document>(
             .execute(&mut *conn)
             .await?;
     }
-    upsert(conn, A::TABLE, A::KEEP, rows).await?;
+    rows.upsert(conn, A::TABLE, A::KEEP).await?;
     Ok(written)
 }
 
-/// Inserts `rows` (JSON objects with the same keys) into `table`, updating every column
-/// but `uuid` and `keep` of the rows that exist. Columns a row does not name are null on
-/// insert.
-pub(super) async fn upsert(
-    conn: &mut PgConnection,
-    table: &str,
-    keep: &[&str],
-    rows: Vec<Value>,
-) -> Result<(), WriteError> {
-    let Some(Value::Object(first)) = rows.first() else {
-        return Ok(());
-    };
-    let updates: Vec<String> = first
-        .keys()
-        .filter(|column| *column != "uuid" && !keep.contains(&column.as_str()))
-        .map(|column| format!("{column} = EXCLUDED.{column}"))
-        .collect();
-    sqlx::query(&format!(
-        "INSERT INTO {table} SELECT * FROM jsonb_populate_recordset(NULL::{table}, $1) \
-         ON CONFLICT (uuid) DO UPDATE SET {}",
-        updates.join(", ")
-    ))
-    .bind(Value::Array(rows))
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+/// Rows to write, as the text of a JSON array of objects with the same keys.
+#[derive(Default)]
+pub(super) struct Rows {
+    columns: Vec<String>,
+    text: String,
 }
 
-/// Inserts `rows` into `table` as they are (for tables without a `uuid` key).
-pub(super) async fn insert(
-    conn: &mut PgConnection,
-    table: &str,
-    conflict: &str,
-    rows: Vec<Value>,
-) -> Result<(), WriteError> {
-    if rows.is_empty() {
-        return Ok(());
+impl Rows {
+    /// Adds a row; `document`, when given, is the JSON text of its `document` column.
+    pub fn push(&mut self, row: Row, document: Option<&str>) {
+        if self.columns.is_empty() {
+            self.columns = row.keys().cloned().collect();
+            if document.is_some() {
+                self.columns.push("document".into());
+            }
+        }
+        self.text.push(if self.text.is_empty() { '[' } else { ',' });
+        let object = Value::Object(row).to_string();
+        match document {
+            None => self.text.push_str(&object),
+            Some(document) => {
+                self.text.push_str(&object[..object.len() - 1]);
+                self.text.push_str(",\"document\":");
+                self.text.push_str(document);
+                self.text.push('}');
+            }
+        }
     }
-    sqlx::query(&format!(
-        "INSERT INTO {table} SELECT * FROM jsonb_populate_recordset(NULL::{table}, $1) {conflict}"
-    ))
-    .bind(Value::Array(rows))
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+
+    /// Inserts the rows into `table`, updating every column but `uuid` and `keep` of the
+    /// rows that exist. Columns a row does not name are null on insert.
+    pub async fn upsert(
+        self,
+        conn: &mut PgConnection,
+        table: &str,
+        keep: &[&str],
+    ) -> Result<(), WriteError> {
+        let updates: Vec<String> = self
+            .columns
+            .iter()
+            .filter(|column| *column != "uuid" && !keep.contains(&column.as_str()))
+            .map(|column| format!("{column} = EXCLUDED.{column}"))
+            .collect();
+        self.insert(
+            conn,
+            table,
+            &format!("ON CONFLICT (uuid) DO UPDATE SET {}", updates.join(", ")),
+        )
+        .await
+    }
+
+    /// Inserts the rows into `table` as they are, with `conflict` as the ON CONFLICT
+    /// clause (or nothing).
+    pub async fn insert(
+        mut self,
+        conn: &mut PgConnection,
+        table: &str,
+        conflict: &str,
+    ) -> Result<(), WriteError> {
+        if self.text.is_empty() {
+            return Ok(());
+        }
+        self.text.push(']');
+        sqlx::query(&format!(
+            "INSERT INTO {table} SELECT * FROM jsonb_populate_recordset(NULL::{table}, $1::jsonb) \
+             {conflict}"
+        ))
+        .bind(self.text)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
 }
 
 /// A time as PostgreSQL stores it: whole microseconds, the rest cut off as a bound

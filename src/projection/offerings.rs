@@ -5,11 +5,10 @@
 use anyhow::Context;
 use std::collections::HashSet;
 
-use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::documents::{self, Document, Folded, Row, WriteError, time, value};
+use super::documents::{self, Document, Folded, Row, Rows, WriteError, time, value};
 use crate::domain::offering::model::BillingType;
 use crate::domain::offering::{Offering, OfferingEvent};
 
@@ -53,14 +52,18 @@ pub(super) async fn apply(
     conn: &mut PgConnection,
     items: Vec<documents::Item<'_, Offering>>,
 ) -> Result<(), WriteError> {
-    let mut slugs = Vec::new();
+    let mut slugs = Rows::default();
     let folded = documents::fold::<Offering>(conn, items, |event| {
         if let OfferingEvent::OfferingCreated { slug, .. } = event {
-            slugs.push(json!({ "slug": slug }));
+            let mut row = Row::new();
+            row.insert("slug".into(), value(slug));
+            slugs.push(row, None);
         }
     })
     .await?;
-    documents::insert(conn, "offering_slugs", "ON CONFLICT DO NOTHING", slugs).await?;
+    slugs
+        .insert(conn, "offering_slugs", "ON CONFLICT DO NOTHING")
+        .await?;
     let changed: Vec<&Folded<Offering>> = folded.iter().filter(|f| f.last_seq.is_some()).collect();
     let touched: Vec<Uuid> = changed.iter().map(|f| f.uuid).collect();
     if !touched.is_empty() {
@@ -70,22 +73,22 @@ pub(super) async fn apply(
             .await?;
     }
     let written: HashSet<Uuid> = documents::write(conn, &folded).await?.into_iter().collect();
-    let mut plans = Vec::new();
+    let mut plans = Rows::default();
     for offering in changed.iter().filter(|f| written.contains(&f.uuid)) {
         for plan in &offering.state.plans {
-            plans.push(json!({
-                "uuid": plan.uuid,
-                "offering_uuid": offering.uuid,
-                "name": plan.name,
-                "archived": plan.archived,
-                "last_seq": offering.last_seq,
-                "document": serde_json::to_value(plan)
-                    .context("encoding a plan")
-                    .map_err(|e| WriteError::At(offering.first, e))?,
-            }));
+            let mut row = Row::new();
+            row.insert("uuid".into(), value(plan.uuid));
+            row.insert("offering_uuid".into(), value(offering.uuid));
+            row.insert("name".into(), value(&plan.name));
+            row.insert("archived".into(), value(plan.archived));
+            row.insert("last_seq".into(), value(offering.last_seq));
+            let document = serde_json::to_string(plan)
+                .context("encoding a plan")
+                .map_err(|e| WriteError::At(offering.first, e))?;
+            plans.push(row, Some(&document));
         }
     }
-    documents::insert(conn, "plans", "", plans).await?;
+    plans.insert(conn, "plans", "").await?;
     Ok(())
 }
 
