@@ -10,10 +10,10 @@
 //! silently) and the failure is not retried in a loop; the next start tries again.
 
 use anyhow::Context;
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
-use super::route::{RunFailure, apply_run};
-use super::{LOCK_KEY, PROJECTIONS, Projection};
+use super::route::{Failure, Mode, apply_events};
+use super::{LIVE_SCHEMA, LOCK_KEY, PROJECTIONS, Projection, search_path};
 use crate::store::log::{self, LogPoint, StoredEvent};
 
 /// Events read per batch.
@@ -28,18 +28,34 @@ pub(super) struct Batch {
     pub progress: Option<LogPoint>,
 }
 
-/// A projection that takes part in a batch, and where it stood when the batch began.
-struct Cursor {
-    projection: &'static Projection,
-    checkpoint: LogPoint,
+/// A projection that takes part in a batch, and where it stands.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Cursor {
+    pub projection: &'static Projection,
+    pub checkpoint: LogPoint,
+    /// The last event to apply; `None`: as far as the log goes.
+    pub stop: Option<LogPoint>,
 }
 
-/// Why a projection's share of a batch stopped short.
-struct Stuck<'e> {
-    event: &'e StoredEvent,
+/// An event a projection could not apply.
+#[derive(Debug)]
+pub(super) struct Stuck {
+    pub position: i64,
+    pub event_type: String,
+    pub aggregate: String,
     /// The projection's checkpoint: the event read just before the stuck one.
-    before: LogPoint,
-    error: anyhow::Error,
+    pub before: LogPoint,
+    pub error: anyhow::Error,
+}
+
+/// What a batch did to one projection.
+#[derive(Debug)]
+pub(super) enum Outcome {
+    /// No event of the batch was for it.
+    Idle,
+    /// Every event up to this point is applied.
+    Advanced(LogPoint),
+    Stuck(Stuck),
 }
 
 pub(super) async fn apply_batch(pool: &PgPool) -> anyhow::Result<Batch> {
@@ -48,10 +64,14 @@ pub(super) async fn apply_batch(pool: &PgPool) -> anyhow::Result<Batch> {
     // from the log, so this commit need not wait for the disk: a crash loses both the
     // rows and the checkpoints of the last batches, and the catch-up applies them again.
     // Other sessions see the commit at once either way.
-    sqlx::query("SELECT set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock($1)")
-        .bind(LOCK_KEY)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "SELECT set_config('synchronous_commit', 'off', true), \
+         set_config('search_path', $2, true), pg_advisory_xact_lock($1)",
+    )
+    .bind(LOCK_KEY)
+    .bind(search_path(LIVE_SCHEMA))
+    .execute(&mut *tx)
+    .await?;
     let cursors = healthy_cursors(&mut tx).await?;
     let Some(from) = cursors.iter().map(|c| c.checkpoint).min() else {
         tx.commit().await?;
@@ -63,28 +83,27 @@ pub(super) async fn apply_batch(pool: &PgPool) -> anyhow::Result<Batch> {
     let events = log::read_after(&mut *tx, from, BATCH)
         .await
         .context("reading the event log")?;
-    let Some(last) = events.last().map(StoredEvent::point) else {
+    if events.is_empty() {
         tx.commit().await?;
         return Ok(Batch {
             read: 0,
             progress: Some(from),
         });
-    };
+    }
     warn_unclaimed(&events, &cursors);
 
     let mut progress: Option<LogPoint> = None;
-    for cursor in &cursors {
-        let pending = &events[events.partition_point(|e| e.point() <= cursor.checkpoint)..];
-        if pending.is_empty() {
-            progress = Some(progress.map_or(cursor.checkpoint, |p| p.min(cursor.checkpoint)));
-            continue;
-        }
-        match apply_share(&mut tx, cursor, pending).await? {
-            None => {
+    let outcomes = apply_shares(&mut tx, &cursors, &events).await?;
+    for (cursor, outcome) in cursors.iter().zip(outcomes) {
+        match outcome {
+            Outcome::Idle => {
+                progress = Some(progress.map_or(cursor.checkpoint, |p| p.min(cursor.checkpoint)));
+            }
+            Outcome::Advanced(last) => {
                 set_checkpoint(&mut tx, cursor.projection, last).await?;
                 progress = Some(progress.map_or(last, |p| p.min(last)));
             }
-            Some(stuck) => mark_stuck(&mut tx, cursor.projection, stuck).await?,
+            Outcome::Stuck(stuck) => mark_stuck(&mut tx, cursor.projection, &stuck).await?,
         }
     }
     tx.commit().await?;
@@ -94,11 +113,38 @@ pub(super) async fn apply_batch(pool: &PgPool) -> anyhow::Result<Batch> {
     })
 }
 
+/// Gives each cursor's projection the events of `events` after its checkpoint (and not
+/// past its stop), each projection in a savepoint of its own.
+pub(super) async fn apply_shares(
+    conn: &mut PgConnection,
+    cursors: &[Cursor],
+    events: &[StoredEvent],
+) -> anyhow::Result<Vec<Outcome>> {
+    let mut outcomes = Vec::with_capacity(cursors.len());
+    for cursor in cursors {
+        let from = events.partition_point(|e| e.point() <= cursor.checkpoint);
+        let to = match cursor.stop {
+            Some(stop) => events.partition_point(|e| e.point() <= stop),
+            None => events.len(),
+        };
+        if from >= to {
+            outcomes.push(Outcome::Idle);
+            continue;
+        }
+        let pending = &events[from..to];
+        outcomes.push(match apply_share(conn, cursor, pending).await? {
+            None => Outcome::Advanced(pending[pending.len() - 1].point()),
+            Some(stuck) => Outcome::Stuck(stuck),
+        });
+    }
+    Ok(outcomes)
+}
+
 /// The projections that are not stuck, with their checkpoints.
 async fn healthy_cursors(tx: &mut Transaction<'_, Postgres>) -> anyhow::Result<Vec<Cursor>> {
     let rows: Vec<(String, i64, i64, bool)> = sqlx::query_as(
         "SELECT name, last_xid::text::bigint, last_position, stuck_position IS NOT NULL \
-         FROM projection_checkpoints",
+         FROM public.projection_checkpoints",
     )
     .fetch_all(&mut **tx)
     .await
@@ -121,6 +167,7 @@ async fn healthy_cursors(tx: &mut Transaction<'_, Postgres>) -> anyhow::Result<V
                     xid: *xid,
                     position: *position,
                 },
+                stop: None,
             });
         }
     }
@@ -149,38 +196,60 @@ fn warn_unclaimed(events: &[StoredEvent], cursors: &[Cursor]) {
 /// Applies the events of `pending` that concern the cursor's projection inside a
 /// savepoint. After a failure the savepoint is rolled back and the events before the
 /// failing one are applied again, until a prefix applies cleanly.
-async fn apply_share<'e>(
-    tx: &mut Transaction<'_, Postgres>,
+async fn apply_share(
+    conn: &mut PgConnection,
     cursor: &Cursor,
-    pending: &'e [StoredEvent],
-) -> anyhow::Result<Option<Stuck<'e>>> {
+    pending: &[StoredEvent],
+) -> anyhow::Result<Option<Stuck>> {
     if !pending.iter().any(|e| cursor.projection.concerns(e)) {
         return Ok(None);
     }
     let mut end = pending.len();
     let mut stuck = None;
+    let mut mode = Mode::Batched;
     while end > 0 {
         // Inside a transaction, `begin` opens a savepoint.
-        let mut savepoint = sqlx::Connection::begin(&mut **tx).await?;
-        match apply_events(&mut savepoint, cursor.projection, &pending[..end]).await {
-            Ok(()) => {
-                savepoint.commit().await?;
-                break;
-            }
-            Err((index, error)) => {
-                savepoint
-                    .rollback()
-                    .await
-                    .context("rolling back a projection's share of a batch")?;
+        let mut savepoint = sqlx::Connection::begin(&mut *conn).await?;
+        let failure =
+            match apply_events(&mut savepoint, cursor.projection, &pending[..end], mode).await {
+                Ok(()) => {
+                    savepoint.commit().await?;
+                    break;
+                }
+                Err(failure) => failure,
+            };
+        savepoint
+            .rollback()
+            .await
+            .context("rolling back a projection's share of a batch")?;
+        match failure {
+            Failure::Unplaced(error) => {
                 if is_infrastructure(&error) {
                     return Err(error);
                 }
+                mode = Mode::RunByRun;
+            }
+            Failure::At(index, error) => {
+                if is_infrastructure(&error) {
+                    return Err(error);
+                }
+                let event = &pending[index];
+                let error = error.context(format!(
+                    "projecting {} ({} {} #{}) into {}",
+                    event.event_type,
+                    event.aggregate_type,
+                    event.aggregate_id,
+                    event.sequence,
+                    cursor.projection.name
+                ));
                 let before = match index {
                     0 => cursor.checkpoint,
                     _ => pending[index - 1].point(),
                 };
                 stuck = Some(Stuck {
-                    event: &pending[index],
+                    position: event.position,
+                    event_type: event.event_type.clone(),
+                    aggregate: format!("{} {}", event.aggregate_type, event.aggregate_id),
                     before,
                     error,
                 });
@@ -189,38 +258,6 @@ async fn apply_share<'e>(
         }
     }
     Ok(stuck)
-}
-
-/// Applies the events that concern `projection`, consecutive events of one aggregate as a
-/// run. A failure carries the index in `events` of the event that could not be applied.
-async fn apply_events(
-    conn: &mut sqlx::PgConnection,
-    projection: &Projection,
-    events: &[StoredEvent],
-) -> Result<(), (usize, anyhow::Error)> {
-    let ours: Vec<(usize, &StoredEvent)> = events
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| projection.concerns(e))
-        .collect();
-    for run in ours.chunk_by(|(_, a), (_, b)| {
-        a.aggregate_type == b.aggregate_type && a.aggregate_id == b.aggregate_id
-    }) {
-        let stored: Vec<&StoredEvent> = run.iter().map(|(_, e)| *e).collect();
-        if let Err(RunFailure { offset, error }) = apply_run(conn, &stored).await {
-            let (index, event) = run[offset];
-            let error = error.context(format!(
-                "projecting {} ({} {} #{}) into {}",
-                event.event_type,
-                event.aggregate_type,
-                event.aggregate_id,
-                event.sequence,
-                projection.name
-            ));
-            return Err((index, error));
-        }
-    }
-    Ok(())
 }
 
 /// Whether an error says the database or the connection failed rather than this event:
@@ -245,47 +282,47 @@ fn is_infrastructure(error: &anyhow::Error) -> bool {
         })
 }
 
-async fn set_checkpoint(
-    tx: &mut Transaction<'_, Postgres>,
+pub(super) async fn set_checkpoint(
+    tx: &mut PgConnection,
     projection: &Projection,
     point: LogPoint,
 ) -> anyhow::Result<()> {
     sqlx::query(
-        "UPDATE projection_checkpoints SET last_xid = $2::text::xid8, last_position = $3, \
+        "UPDATE public.projection_checkpoints SET last_xid = $2::text::xid8, last_position = $3, \
          updated_at = now() WHERE name = $1",
     )
     .bind(projection.name)
     .bind(point.xid.to_string())
     .bind(point.position)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await
     .with_context(|| format!("writing the checkpoint of {}", projection.name))?;
     Ok(())
 }
 
-async fn mark_stuck(
-    tx: &mut Transaction<'_, Postgres>,
+pub(super) async fn mark_stuck(
+    tx: &mut PgConnection,
     projection: &Projection,
-    stuck: Stuck<'_>,
+    stuck: &Stuck,
 ) -> anyhow::Result<()> {
     let error = format!("{:#}", stuck.error);
     tracing::error!(
         projection = projection.name,
-        position = stuck.event.position,
-        event_type = %stuck.event.event_type,
-        aggregate = %format_args!("{} {}", stuck.event.aggregate_type, stuck.event.aggregate_id),
+        position = stuck.position,
+        event_type = %stuck.event_type,
+        aggregate = %stuck.aggregate,
         error = %error,
         "a projection is stuck: an event cannot be applied, later events wait behind it"
     );
     set_checkpoint(tx, projection, stuck.before).await?;
     sqlx::query(
-        "UPDATE projection_checkpoints SET stuck_position = $2, stuck_error = $3, \
+        "UPDATE public.projection_checkpoints SET stuck_position = $2, stuck_error = $3, \
          stuck_at = now() WHERE name = $1",
     )
     .bind(projection.name)
-    .bind(stuck.event.position)
+    .bind(stuck.position)
     .bind(error)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await
     .with_context(|| format!("marking {} stuck", projection.name))?;
     Ok(())

@@ -1,5 +1,6 @@
 //! Applying directory events (users, customers, projects, categories, service providers) to
-//! the tables of `projections/directory.sql`.
+//! the tables of `projections/directory.sql`, one statement per event. Table names are
+//! unqualified: the projector's transaction chooses the schema through its `search_path`.
 
 use anyhow::Context;
 use sqlx::PgConnection;
@@ -14,7 +15,7 @@ use crate::store::log::StoredEvent;
 
 /// Records a slug as taken for good.
 async fn take_slug(conn: &mut PgConnection, kind: &str, slug: &str) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO projection.slugs (kind, slug) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+    sqlx::query("INSERT INTO slugs (kind, slug) VALUES ($1, $2) ON CONFLICT DO NOTHING")
         .bind(kind)
         .bind(slug)
         .execute(conn)
@@ -47,7 +48,7 @@ pub async fn apply_user(
             ..
         } => {
             sqlx::query(
-                "INSERT INTO projection.users (uuid, username, email, first_name, last_name, \
+                "INSERT INTO users (uuid, username, email, first_name, last_name, \
                  full_name, organization, job_title, phone_number, description, is_staff, \
                  is_support, is_active, date_joined, modified, last_seq, slug) \
                  VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,true,$13,$13,$14,$15) \
@@ -80,7 +81,7 @@ pub async fn apply_user(
             at,
         } => {
             sqlx::query(
-                "UPDATE projection.users SET email=$2, first_name=$3, last_name=$4, \
+                "UPDATE users SET email=$2, first_name=$3, last_name=$4, \
                  full_name=$5, organization=$6, job_title=$7, phone_number=$8, \
                  description=$9, is_staff=$10, is_support=$11, is_active=$12, modified=$13, \
                  last_seq=$14 WHERE uuid=$1 AND last_seq < $14",
@@ -114,7 +115,7 @@ pub async fn apply_user(
         }
         UserEvent::TokenIssued { token_hash, at } => {
             sqlx::query(
-                "INSERT INTO projection.user_tokens (token_hash, user_uuid, created) \
+                "INSERT INTO user_tokens (token_hash, user_uuid, created) \
                  VALUES ($1, $2, $3) ON CONFLICT (token_hash) DO NOTHING",
             )
             .bind(&token_hash)
@@ -170,7 +171,7 @@ async fn set_customer_flag(
     at: chrono::DateTime<chrono::Utc>,
 ) -> sqlx::Result<()> {
     let sql = format!(
-        "UPDATE projection.customers SET {column}=$2, modified=$3, last_seq=$4 \
+        "UPDATE customers SET {column}=$2, modified=$3, last_seq=$4 \
          WHERE uuid=$1 AND last_seq < $4"
     );
     sqlx::query(&sql)
@@ -195,7 +196,7 @@ pub async fn apply_customer(
             slug, details, at, ..
         } => {
             let sql = format!(
-                "INSERT INTO projection.customers (uuid, slug, created, modified, last_seq, \
+                "INSERT INTO customers (uuid, slug, created, modified, last_seq, \
                  {CUSTOMER_DETAIL_COLUMNS}) VALUES ($1,$2,$3,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,\
                  $13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24) ON CONFLICT (uuid) DO NOTHING"
             );
@@ -213,7 +214,7 @@ pub async fn apply_customer(
                 .map(|(i, column)| format!("{column}=${}", i + 4))
                 .collect();
             let sql = format!(
-                "UPDATE projection.customers SET modified=$2, last_seq=$3, {} \
+                "UPDATE customers SET modified=$2, last_seq=$3, {} \
                  WHERE uuid=$1 AND last_seq < $3",
                 assignments.join(", ")
             );
@@ -279,7 +280,7 @@ pub async fn apply_customer(
             at,
         } => {
             sqlx::query(
-                "UPDATE projection.customers SET service_provider_uuid=$2, modified=$3, \
+                "UPDATE customers SET service_provider_uuid=$2, modified=$3, \
                  last_seq=$4 WHERE uuid=$1 AND last_seq < $4",
             )
             .bind(id)
@@ -290,16 +291,14 @@ pub async fn apply_customer(
             .await?;
         }
         CustomerEvent::CustomerDeleted { .. } => {
-            sqlx::query("DELETE FROM projection.customers WHERE uuid=$1")
+            sqlx::query("DELETE FROM customers WHERE uuid=$1")
                 .bind(id)
                 .execute(&mut *conn)
                 .await?;
-            sqlx::query(
-                "DELETE FROM projection.user_roles WHERE scope_type='customer' AND scope_uuid=$1",
-            )
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
+            sqlx::query("DELETE FROM user_roles WHERE scope_type='customer' AND scope_uuid=$1")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
         }
     }
     Ok(())
@@ -318,7 +317,7 @@ async fn grant_role(
     created_by: Option<Uuid>,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO projection.user_roles (scope_type, scope_uuid, user_uuid, role, \
+        "INSERT INTO user_roles (scope_type, scope_uuid, user_uuid, role, \
          expiration_time, created, created_by) VALUES ($1,$2,$3,$4,$5,$6,$7) \
          ON CONFLICT (scope_type, scope_uuid, user_uuid, role) \
          DO UPDATE SET expiration_time = EXCLUDED.expiration_time",
@@ -343,7 +342,7 @@ async fn revoke_role(
     role: &str,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "DELETE FROM projection.user_roles \
+        "DELETE FROM user_roles \
          WHERE scope_type=$1 AND scope_uuid=$2 AND user_uuid=$3 AND role=$4",
     )
     .bind(scope_type)
@@ -385,7 +384,7 @@ pub async fn apply_project(
             ..
         } => {
             let query = sqlx::query(
-                "INSERT INTO projection.projects (uuid, customer_uuid, slug, end_date, created, \
+                "INSERT INTO projects (uuid, customer_uuid, slug, end_date, created, \
                  modified, last_seq, name, description, backend_id, start_date, \
                  oecd_fos_2007_code, is_industry) \
                  VALUES ($1,$2,$3,$4,$5,$5,$6,$7,$8,$9,$10,$11,$12) \
@@ -404,7 +403,7 @@ pub async fn apply_project(
         }
         ProjectEvent::ProjectUpdated { details, at } => {
             let query = sqlx::query(
-                "UPDATE projection.projects SET modified=$2, last_seq=$3, name=$4, \
+                "UPDATE projects SET modified=$2, last_seq=$3, name=$4, \
                  description=$5, backend_id=$6, start_date=$7, oecd_fos_2007_code=$8, \
                  is_industry=$9 WHERE uuid=$1 AND last_seq < $3",
             )
@@ -421,7 +420,7 @@ pub async fn apply_project(
             at,
         } => {
             sqlx::query(
-                "UPDATE projection.projects SET end_date=$2, end_date_requested_by=$3, \
+                "UPDATE projects SET end_date=$2, end_date_requested_by=$3, \
                  modified=$4, last_seq=$5 WHERE uuid=$1 AND last_seq < $5",
             )
             .bind(id)
@@ -473,16 +472,14 @@ pub async fn apply_project(
             user_uuid, role, ..
         } => revoke_role(conn, "project", id, user_uuid, &role).await?,
         ProjectEvent::ProjectDeleted { .. } => {
-            sqlx::query("DELETE FROM projection.projects WHERE uuid=$1")
+            sqlx::query("DELETE FROM projects WHERE uuid=$1")
                 .bind(id)
                 .execute(&mut *conn)
                 .await?;
-            sqlx::query(
-                "DELETE FROM projection.user_roles WHERE scope_type='project' AND scope_uuid=$1",
-            )
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
+            sqlx::query("DELETE FROM user_roles WHERE scope_type='project' AND scope_uuid=$1")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
         }
     }
     Ok(())
@@ -498,7 +495,7 @@ pub async fn apply_category(
     match event {
         CategoryEvent::CategoryCreated { details, at, .. } => {
             sqlx::query(
-                "INSERT INTO projection.categories (uuid, title, description, \
+                "INSERT INTO categories (uuid, title, description, \
                  default_vm_category, default_volume_category, default_tenant_category, \
                  created, modified, last_seq) VALUES ($1,$2,$3,$4,$5,$6,$7,$7,$8) \
                  ON CONFLICT (uuid) DO NOTHING",
@@ -516,7 +513,7 @@ pub async fn apply_category(
         }
         CategoryEvent::CategoryUpdated { details, at } => {
             sqlx::query(
-                "UPDATE projection.categories SET title=$2, description=$3, \
+                "UPDATE categories SET title=$2, description=$3, \
                  default_vm_category=$4, default_volume_category=$5, \
                  default_tenant_category=$6, modified=$7, last_seq=$8 \
                  WHERE uuid=$1 AND last_seq < $8",
@@ -533,7 +530,7 @@ pub async fn apply_category(
             .await?;
         }
         CategoryEvent::CategoryDeleted { .. } => {
-            sqlx::query("DELETE FROM projection.categories WHERE uuid=$1")
+            sqlx::query("DELETE FROM categories WHERE uuid=$1")
                 .bind(id)
                 .execute(&mut *conn)
                 .await?;
@@ -558,7 +555,7 @@ pub async fn apply_service_provider(
             ..
         } => {
             sqlx::query(
-                "INSERT INTO projection.service_providers (uuid, customer_uuid, description, \
+                "INSERT INTO service_providers (uuid, customer_uuid, description, \
                  enable_notifications, created, modified, last_seq) \
                  VALUES ($1,$2,$3,$4,$5,$5,$6) ON CONFLICT (uuid) DO NOTHING",
             )
@@ -577,7 +574,7 @@ pub async fn apply_service_provider(
             at,
         } => {
             sqlx::query(
-                "UPDATE projection.service_providers SET description=$2, \
+                "UPDATE service_providers SET description=$2, \
                  enable_notifications=$3, modified=$4, last_seq=$5 \
                  WHERE uuid=$1 AND last_seq < $5",
             )

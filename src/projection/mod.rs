@@ -20,11 +20,15 @@
 mod arrow;
 mod batch;
 mod directory;
+mod documents;
 mod offerings;
 mod orders;
+mod rebuild;
 mod remote_sync;
 mod route;
+mod scratch;
 mod status;
+mod verify;
 
 use std::time::{Duration, Instant};
 
@@ -43,7 +47,11 @@ use crate::domain::{
 };
 use crate::store::log::{LogPoint, StoredEvent};
 
+pub use rebuild::{BuildEvent, BuildOptions, Observer};
 pub use status::{Health, ProjectionStatus, StuckAt};
+pub use verify::{Difference, Verification};
+
+use rebuild::{BuildLock, Builder, Target};
 
 /// A read model with its own checkpoint: the tables of one SQL file, fed by the events of
 /// some aggregate types. No projection reads or writes another's tables, so each one is
@@ -194,6 +202,15 @@ pub fn projection(name: &str) -> Option<&'static Projection> {
     PROJECTIONS.iter().find(|p| p.name == name)
 }
 
+/// The schema the read models are served from.
+const LIVE_SCHEMA: &str = "projection";
+
+/// The `search_path` of a projector transaction writing the tables in `schema`: the
+/// projection code names its tables without a schema, and the event log is in `public`.
+fn search_path(schema: &str) -> String {
+    format!("{schema}, public")
+}
+
 /// Advisory lock key that serializes projector batches across processes.
 const LOCK_KEY: i64 = 0x4c45_4447_4552; // "LEDGER"
 
@@ -226,31 +243,23 @@ impl Projector {
     }
 
     /// Creates the read models that are missing or changed, rebuilding only those from the
-    /// log; the others keep their rows and catch up. Stuck marks are cleared first, so a
-    /// stuck projection tries its event again. A projection that is stuck again does not
-    /// fail this: only the database itself can.
+    /// log (beside the old tables, which go when the new ones are complete); the others keep
+    /// their rows and catch up. Stuck marks are cleared first, so a stuck projection tries
+    /// its event again. A projection that is stuck again does not fail this: only the
+    /// database itself can.
     pub async fn ensure_ready(&self) -> anyhow::Result<()> {
-        let stored: Vec<(String, String)> =
-            sqlx::query_as("SELECT name, schema_hash FROM projection_checkpoints")
-                .fetch_all(&self.pool)
-                .await
-                .context("reading the projection checkpoints")?;
-        let present = self.present_tables().await?;
-        let stale: Vec<&'static Projection> = PROJECTIONS
-            .iter()
-            .filter(|p| {
-                !stored.contains(&(p.name.to_string(), p.schema_hash()))
-                    || p.tables().iter().any(|t| !present.iter().any(|x| x == t))
-            })
-            .collect();
+        let lock = BuildLock::acquire(&self.pool).await?;
+        let stale = self.stale().await?;
         self.clear_stuck().await?;
         if !stale.is_empty() {
             let names: Vec<&str> = stale.iter().map(|p| p.name).collect();
             tracing::info!(?names, "rebuilding read models from the event log");
-            self.rebuild_only(&stale).await?;
-        } else {
-            self.catch_up().await?;
+            let plans: Vec<_> = stale.iter().map(|p| (*p, Target::End)).collect();
+            self.build_and_swap(&lock, &plans, &BuildOptions::default(), &|_| {})
+                .await?;
         }
+        drop(lock);
+        self.catch_up().await?;
         for status in self.status().await? {
             if status.is_stuck() {
                 tracing::warn!(%status, "a read model is stuck; the others are current");
@@ -259,72 +268,122 @@ impl Projector {
         Ok(())
     }
 
-    /// Drops every read model, recreates it empty and replays the whole log into it.
-    /// Returns how many events were read; a projection that ends stuck is in
-    /// [`Projector::status`].
+    /// The projections whose checkpoint row, schema fingerprint or tables are missing or
+    /// out of date.
+    async fn stale(&self) -> anyhow::Result<Vec<&'static Projection>> {
+        let stored: Vec<(String, String)> =
+            sqlx::query_as("SELECT name, schema_hash FROM projection_checkpoints")
+                .fetch_all(&self.pool)
+                .await
+                .context("reading the projection checkpoints")?;
+        let present = self.present_tables().await?;
+        Ok(PROJECTIONS
+            .iter()
+            .filter(|p| {
+                !stored.contains(&(p.name.to_string(), p.schema_hash()))
+                    || p.tables().iter().any(|t| !present.iter().any(|x| x == t))
+            })
+            .collect())
+    }
+
+    /// Rebuilds every read model from the log and swaps it in. Returns how many events
+    /// were applied; a projection that ends stuck is in [`Projector::status`].
     pub async fn rebuild(&self) -> anyhow::Result<u64> {
         let all: Vec<&'static Projection> = PROJECTIONS.iter().collect();
         self.rebuild_only(&all).await
     }
 
-    /// Drops the tables of the given projections, recreates them empty and replays the log
-    /// into them; the other projections keep their rows and checkpoints. Tables in the
-    /// `projection` schema that no projection creates any more are dropped too.
+    /// Rebuilds the given projections from the log and swaps them in; the other
+    /// projections keep their rows and checkpoints.
     pub async fn rebuild_only(&self, projections: &[&'static Projection]) -> anyhow::Result<u64> {
-        let _guard = self.batch_lock.lock().await;
-        {
-            let mut tx = self.pool.begin().await?;
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(LOCK_KEY)
-                .execute(&mut *tx)
-                .await?;
-            let present: Vec<String> = sqlx::query_scalar(
-                "SELECT tablename::text FROM pg_tables WHERE schemaname = 'projection'",
-            )
-            .fetch_all(&mut *tx)
+        self.rebuild_with(projections, &BuildOptions::default(), &|_| {})
+            .await
+    }
+
+    /// Builds fresh tables for the given projections from the log, beside the live ones
+    /// which keep answering and following the log, and swaps them in at once when they
+    /// have caught up: readers see the old tables or the new ones, never a half-built one.
+    /// A projection that follows the log is rebuilt up to its live checkpoint and keeps it;
+    /// a stuck, missing or changed one is rebuilt as far as the log goes, and its
+    /// checkpoint (and any stuck mark) becomes the rebuild's. Tables in the `projection`
+    /// schema that no projection creates any more are dropped. Returns how many events
+    /// were applied.
+    pub async fn rebuild_with(
+        &self,
+        projections: &[&'static Projection],
+        options: &BuildOptions,
+        observer: Observer<'_>,
+    ) -> anyhow::Result<u64> {
+        let lock = BuildLock::acquire(&self.pool).await?;
+        let stale = self.stale().await?;
+        let statuses = self.status().await?;
+        let plans: Vec<_> = projections
+            .iter()
+            .map(|projection| {
+                let follows = statuses
+                    .iter()
+                    .any(|s| s.name == projection.name && s.health == Health::Ok)
+                    && !stale.iter().any(|p| p.name == projection.name);
+                let target = if follows {
+                    Target::FollowLive
+                } else {
+                    Target::End
+                };
+                (*projection, target)
+            })
+            .collect();
+        let applied = self
+            .build_and_swap(&lock, &plans, options, observer)
             .await?;
-            let owned: Vec<&str> = PROJECTIONS.iter().flat_map(|p| p.tables()).collect();
-            let mut ddl = String::from("CREATE SCHEMA IF NOT EXISTS projection;\n");
-            let dropped = present.iter().filter(|t| {
-                !owned.contains(&t.as_str())
-                    || projections.iter().any(|p| p.tables().contains(&t.as_str()))
-            });
-            for table in dropped {
-                ddl.push_str(&format!(
-                    "DROP TABLE IF EXISTS projection.\"{table}\" CASCADE;\n"
-                ));
-            }
-            for projection in projections {
-                ddl.push_str(projection.sql);
-                ddl.push('\n');
-            }
-            sqlx::raw_sql(&ddl)
-                .execute(&mut *tx)
-                .await
-                .context("creating the read model tables")?;
-            let names: Vec<&str> = PROJECTIONS.iter().map(|p| p.name).collect();
-            sqlx::query("DELETE FROM projection_checkpoints WHERE name <> ALL($1)")
-                .bind(&names)
-                .execute(&mut *tx)
-                .await?;
-            for projection in projections {
-                sqlx::query(
-                    "INSERT INTO projection_checkpoints (name, last_xid, last_position, \
-                     schema_hash) VALUES ($1, '0'::xid8, 0, $2) \
-                     ON CONFLICT (name) DO UPDATE SET last_xid = '0'::xid8, last_position = 0, \
-                     schema_hash = EXCLUDED.schema_hash, stuck_position = NULL, \
-                     stuck_error = NULL, stuck_at = NULL, updated_at = now()",
-                )
-                .bind(projection.name)
-                .bind(projection.schema_hash())
-                .execute(&mut *tx)
-                .await
-                .with_context(|| format!("resetting the checkpoint of {}", projection.name))?;
-            }
-            tx.commit().await?;
+        drop(lock);
+        self.catch_up().await?;
+        Ok(applied)
+    }
+
+    /// Builds the planned projections in the scratch schema and swaps them in.
+    async fn build_and_swap(
+        &self,
+        lock: &BuildLock,
+        plans: &[(&'static Projection, Target)],
+        options: &BuildOptions,
+        observer: Observer<'_>,
+    ) -> anyhow::Result<u64> {
+        let mut builder = Builder::start(&self.pool, lock, plans, options, observer).await?;
+        let built = async {
+            builder.bulk().await?;
+            let mut locked = rebuild::dedicated(&self.pool).await?;
+            rebuild::lock(&mut locked).await?;
+            builder.last(&mut locked).await?;
+            anyhow::Ok(locked)
         }
+        .await;
+        let mut locked = match built {
+            Ok(locked) => locked,
+            Err(error) => {
+                if let Err(cleanup) = builder.discard().await {
+                    tracing::warn!(error = %format!("{cleanup:#}"), "leaving the scratch schema");
+                }
+                return Err(error);
+            }
+        };
+        let applied = builder.applied;
+        builder.swap(&mut locked).await?;
+        rebuild::unlock(&mut locked).await?;
+        // Whatever this process published may have been about the old tables.
         self.progress.send_replace(LogPoint::default());
-        self.apply_all().await
+        Ok(applied)
+    }
+
+    /// Builds the given projections afresh from the log, beside the live ones, and compares
+    /// them row by row at the same checkpoint; the fresh tables are dropped afterwards.
+    pub async fn verify(
+        &self,
+        projections: &[&'static Projection],
+        options: &BuildOptions,
+        observer: Observer<'_>,
+    ) -> anyhow::Result<Verification> {
+        let lock = BuildLock::acquire(&self.pool).await?;
+        verify::verify(&self.pool, &lock, projections, options, observer).await
     }
 
     /// Applies every event that is safely visible. Returns how many were read.
@@ -481,11 +540,19 @@ mod tests {
                 other => panic!("no source listed for {other}"),
             };
             for table in others {
-                assert!(
-                    !code.contains(&format!("projection.{table} ")),
-                    "{} writes into projection.{table}",
-                    projection.name
-                );
+                for reference in [
+                    format!("FROM {table} "),
+                    format!("INTO {table} "),
+                    format!("UPDATE {table} "),
+                    format!("JOIN {table} "),
+                    format!("\"{table}\""),
+                ] {
+                    assert!(
+                        !code.contains(&reference),
+                        "{} names {table}: {reference}",
+                        projection.name
+                    );
+                }
             }
         }
     }

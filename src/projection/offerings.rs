@@ -1,109 +1,94 @@
-//! Applying offering events: the offering's state is folded with the aggregate's own `apply`
-//! and stored whole as the row's document, with its plans in rows of their own.
+//! Offering rows: the offering's state is folded with the aggregate's own `apply` and
+//! stored whole as the row's document (see [`super::documents`]), with its plans in rows of
+//! their own and every slug ever given in `offering_slugs`.
 
 use anyhow::Context;
-use cqrs_es::Aggregate;
+use std::collections::HashSet;
+
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::documents::{self, Document, Folded, Row, Rows, WriteError, time, value};
 use crate::domain::offering::model::BillingType;
 use crate::domain::offering::{Offering, OfferingEvent};
-use crate::store::log::StoredEvent;
 
-pub async fn apply_offering(
-    conn: &mut PgConnection,
-    stored: &StoredEvent,
-    event: OfferingEvent,
-) -> anyhow::Result<()> {
-    let uuid = Uuid::parse_str(&stored.aggregate_id)
-        .with_context(|| format!("offering id {} is not a uuid", stored.aggregate_id))?;
-    let current: Option<(serde_json::Value, i64)> = sqlx::query_as(
-        "SELECT document, last_seq FROM projection.offerings WHERE uuid = $1 FOR UPDATE",
-    )
-    .bind(uuid)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let mut offering = match current {
-        Some((_, last_seq)) if last_seq >= stored.sequence => return Ok(()),
-        Some((document, _)) => {
-            serde_json::from_value(document).context("decoding the offering document")?
+impl Document for Offering {
+    const TABLE: &'static str = "offerings";
+    const KEEP: &'static [&'static str] = &["created"];
+
+    fn row(&self) -> anyhow::Result<Option<Row>> {
+        if self.deleted {
+            return Ok(None);
         }
-        None => Offering::default(),
-    };
-    let created_now = matches!(event, OfferingEvent::OfferingCreated { .. });
-    offering.apply(event);
-    if created_now {
-        sqlx::query(
-            "INSERT INTO projection.offering_slugs (slug) VALUES ($1) ON CONFLICT DO NOTHING",
-        )
-        .bind(&offering.slug)
-        .execute(&mut *conn)
-        .await?;
+        let created = self
+            .created
+            .context("an offering event before its creation")?;
+        let mut row = Row::new();
+        row.insert("customer_uuid".into(), value(self.customer_uuid));
+        row.insert("category_uuid".into(), value(self.category_uuid));
+        row.insert("project_uuid".into(), value(self.project_uuid));
+        row.insert("type".into(), value(&self.offering_type));
+        row.insert("state".into(), value(self.state.as_str()));
+        row.insert("name".into(), value(&self.details.name));
+        row.insert("slug".into(), value(&self.slug));
+        row.insert("description".into(), value(&self.details.description));
+        row.insert("shared".into(), value(self.details.shared));
+        row.insert("billable".into(), value(self.details.billable));
+        row.insert("backend_id".into(), value(&self.details.backend_id));
+        row.insert("billing_types".into(), value(billing_types(self)));
+        row.insert(
+            "remote_organization_uuid".into(),
+            value(self.remote_organization_uuid()),
+        );
+        row.insert("created".into(), time(created));
+        row.insert("modified".into(), time(self.modified.unwrap_or(created)));
+        Ok(Some(row))
     }
+}
 
-    sqlx::query("DELETE FROM projection.plans WHERE offering_uuid = $1")
-        .bind(uuid)
-        .execute(&mut *conn)
+/// Applies the events of some offerings: their rows, their plans (written anew) and the
+/// slugs of the offerings created.
+pub(super) async fn apply(
+    conn: &mut PgConnection,
+    items: Vec<documents::Item<'_, Offering>>,
+) -> Result<(), WriteError> {
+    let mut slugs = Rows::default();
+    let folded = documents::fold::<Offering>(conn, items, |event| {
+        if let OfferingEvent::OfferingCreated { slug, .. } = event {
+            let mut row = Row::new();
+            row.insert("slug".into(), value(slug));
+            slugs.push(row, None);
+        }
+    })
+    .await?;
+    slugs
+        .insert(conn, "offering_slugs", "ON CONFLICT DO NOTHING")
         .await?;
-    if offering.deleted {
-        sqlx::query("DELETE FROM projection.offerings WHERE uuid = $1")
-            .bind(uuid)
+    let changed: Vec<&Folded<Offering>> = folded.iter().filter(|f| f.last_seq.is_some()).collect();
+    let touched: Vec<Uuid> = changed.iter().map(|f| f.uuid).collect();
+    if !touched.is_empty() {
+        sqlx::query("DELETE FROM plans WHERE offering_uuid = ANY($1)")
+            .bind(&touched)
             .execute(&mut *conn)
             .await?;
-        return Ok(());
     }
-    let created = offering
-        .created
-        .context("an offering event before its creation")?;
-    let modified = offering.modified.unwrap_or(created);
-    sqlx::query(
-        "INSERT INTO projection.offerings (uuid, customer_uuid, category_uuid, project_uuid, \
-         type, state, name, slug, description, shared, billable, backend_id, created, modified, \
-         last_seq, document, billing_types, remote_organization_uuid) \
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18) \
-         ON CONFLICT (uuid) DO UPDATE SET customer_uuid = EXCLUDED.customer_uuid, \
-         category_uuid = EXCLUDED.category_uuid, project_uuid = EXCLUDED.project_uuid, \
-         type = EXCLUDED.type, state = EXCLUDED.state, name = EXCLUDED.name, \
-         slug = EXCLUDED.slug, description = EXCLUDED.description, shared = EXCLUDED.shared, \
-         billable = EXCLUDED.billable, backend_id = EXCLUDED.backend_id, \
-         modified = EXCLUDED.modified, last_seq = EXCLUDED.last_seq, \
-         document = EXCLUDED.document, billing_types = EXCLUDED.billing_types, \
-         remote_organization_uuid = EXCLUDED.remote_organization_uuid",
-    )
-    .bind(uuid)
-    .bind(offering.customer_uuid)
-    .bind(offering.category_uuid)
-    .bind(offering.project_uuid)
-    .bind(&offering.offering_type)
-    .bind(offering.state.as_str())
-    .bind(&offering.details.name)
-    .bind(&offering.slug)
-    .bind(&offering.details.description)
-    .bind(offering.details.shared)
-    .bind(offering.details.billable)
-    .bind(&offering.details.backend_id)
-    .bind(created)
-    .bind(modified)
-    .bind(stored.sequence)
-    .bind(serde_json::to_value(&offering).context("encoding the offering document")?)
-    .bind(billing_types(&offering))
-    .bind(offering.remote_organization_uuid())
-    .execute(&mut *conn)
-    .await?;
-    for plan in &offering.plans {
-        sqlx::query(
-            "INSERT INTO projection.plans (uuid, offering_uuid, name, archived, last_seq, document) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(plan.uuid)
-        .bind(uuid)
-        .bind(&plan.name)
-        .bind(plan.archived)
-        .bind(stored.sequence)
-        .bind(serde_json::to_value(plan).context("encoding a plan")?)
-        .execute(&mut *conn)
-        .await?;
+    let written: HashSet<Uuid> = documents::write(conn, &folded).await?.into_iter().collect();
+    let mut plans = Rows::default();
+    for offering in changed.iter().filter(|f| written.contains(&f.uuid)) {
+        for plan in &offering.state.plans {
+            let mut row = Row::new();
+            row.insert("uuid".into(), value(plan.uuid));
+            row.insert("offering_uuid".into(), value(offering.uuid));
+            row.insert("name".into(), value(&plan.name));
+            row.insert("archived".into(), value(plan.archived));
+            row.insert("last_seq".into(), value(offering.last_seq));
+            let document = serde_json::to_string(plan)
+                .context("encoding a plan")
+                .map_err(|e| WriteError::At(offering.first, e))?;
+            plans.push(row, Some(&document));
+        }
     }
+    plans.insert(conn, "plans", "").await?;
     Ok(())
 }
 

@@ -1,95 +1,88 @@
-//! Applying remote sync and sync run events to the tables of `projections/remote_sync.sql`.
-//! Like orders, each run of consecutive events of one aggregate is folded into the row's
-//! document and written once.
+//! Remote sync and sync run rows (`projections/remote_sync.sql`). Like orders, each
+//! aggregate's events are folded into the row's document (see [`super::documents`]). A sync's
+//! `last_run_uuid` names its newest run: set from the runs when the sync's row is created,
+//! and moved by each run written.
 
 use anyhow::Context;
 use sqlx::PgConnection;
+use uuid::Uuid;
 
-use super::orders::{aggregate_uuid, fold};
-use crate::domain::remote_sync::{RemoteSync, RemoteSyncEvent};
-use crate::domain::sync_run::{SyncRun, SyncRunEvent};
-use crate::store::log::StoredEvent;
+use super::documents::{Document, Row, WriteError, time, time_opt, value};
+use crate::domain::remote_sync::RemoteSync;
+use crate::domain::sync_run::SyncRun;
 
-/// Applies consecutive events of one sync.
-pub async fn apply_sync(
+impl Document for RemoteSync {
+    const TABLE: &'static str = "remote_syncs";
+    // `last_run_uuid` is the runs' to move (see `runs_written`).
+    const KEEP: &'static [&'static str] = &["remote_organization_uuid", "created"];
+
+    fn row(&self) -> anyhow::Result<Option<Row>> {
+        if self.deleted {
+            return Ok(None);
+        }
+        let created = self.created.context("a sync without a creation time")?;
+        let mut row = Row::new();
+        row.insert(
+            "local_service_provider_uuid".into(),
+            value(self.local_service_provider_uuid),
+        );
+        row.insert(
+            "remote_organization_uuid".into(),
+            value(self.remote_organization_uuid),
+        );
+        row.insert("is_active".into(), value(self.is_active));
+        row.insert("created".into(), time(created));
+        row.insert("modified".into(), time(self.modified.unwrap_or(created)));
+        Ok(Some(row))
+    }
+}
+
+impl Document for SyncRun {
+    const TABLE: &'static str = "sync_runs";
+    const KEEP: &'static [&'static str] = &["sync_uuid", "started"];
+
+    fn row(&self) -> anyhow::Result<Option<Row>> {
+        let started = self.started.context("a run event before its start")?;
+        let mut row = Row::new();
+        row.insert("sync_uuid".into(), value(self.sync_uuid));
+        row.insert("state".into(), value(self.state.as_str()));
+        row.insert("started".into(), time(started));
+        row.insert("finished".into(), time_opt(self.finished));
+        Ok(Some(row))
+    }
+}
+
+/// Gives the syncs just written that name no run yet their newest run, if they have one.
+pub(super) async fn syncs_written(
     conn: &mut PgConnection,
-    run: Vec<(&StoredEvent, RemoteSyncEvent)>,
-) -> anyhow::Result<()> {
-    let Some((first, _)) = run.first() else {
-        return Ok(());
-    };
-    let uuid = aggregate_uuid(first)?;
-    let Some((sync, sequence)) = fold::<RemoteSync>(conn, "remote_syncs", uuid, run).await? else {
-        return Ok(());
-    };
-    if sync.deleted {
-        sqlx::query("DELETE FROM projection.remote_syncs WHERE uuid = $1")
-            .bind(uuid)
-            .execute(&mut *conn)
-            .await?;
+    syncs: &[Uuid],
+) -> Result<(), WriteError> {
+    if syncs.is_empty() {
         return Ok(());
     }
-    let created = sync.created.context("a sync without a creation time")?;
     sqlx::query(
-        "INSERT INTO projection.remote_syncs (uuid, local_service_provider_uuid, \
-         remote_organization_uuid, is_active, last_run_uuid, created, modified, last_seq, \
-         document) VALUES ($1, $2, $3, $4, \
-         (SELECT uuid FROM projection.sync_runs WHERE sync_uuid = $1 \
-          ORDER BY started DESC, uuid LIMIT 1), $5, $6, $7, $8) \
-         ON CONFLICT (uuid) DO UPDATE SET \
-         local_service_provider_uuid = EXCLUDED.local_service_provider_uuid, \
-         is_active = EXCLUDED.is_active, modified = EXCLUDED.modified, \
-         last_seq = EXCLUDED.last_seq, document = EXCLUDED.document",
+        "UPDATE remote_syncs s SET last_run_uuid = (SELECT r.uuid FROM sync_runs r \
+         WHERE r.sync_uuid = s.uuid ORDER BY r.started DESC, r.uuid LIMIT 1) \
+         WHERE s.uuid = ANY($1) AND s.last_run_uuid IS NULL",
     )
-    .bind(uuid)
-    .bind(sync.local_service_provider_uuid)
-    .bind(sync.remote_organization_uuid)
-    .bind(sync.is_active)
-    .bind(created)
-    .bind(sync.modified.unwrap_or(created))
-    .bind(sequence)
-    .bind(serde_json::to_value(&sync).context("encoding the sync document")?)
+    .bind(syncs)
     .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-/// Applies consecutive events of one run, and makes it its sync's newest run when it is.
-pub async fn apply_run(
-    conn: &mut PgConnection,
-    run: Vec<(&StoredEvent, SyncRunEvent)>,
-) -> anyhow::Result<()> {
-    let Some((first, _)) = run.first() else {
+/// Makes each run just written its sync's newest run when no later one exists.
+pub(super) async fn runs_written(conn: &mut PgConnection, runs: &[Uuid]) -> Result<(), WriteError> {
+    if runs.is_empty() {
         return Ok(());
-    };
-    let uuid = aggregate_uuid(first)?;
-    let Some((state, sequence)) = fold::<SyncRun>(conn, "sync_runs", uuid, run).await? else {
-        return Ok(());
-    };
-    let started = state.started.context("a run event before its start")?;
+    }
     sqlx::query(
-        "INSERT INTO projection.sync_runs (uuid, sync_uuid, state, started, finished, last_seq, \
-         document) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-         ON CONFLICT (uuid) DO UPDATE SET state = EXCLUDED.state, finished = EXCLUDED.finished, \
-         last_seq = EXCLUDED.last_seq, document = EXCLUDED.document",
+        "UPDATE remote_syncs s SET last_run_uuid = w.uuid FROM sync_runs w \
+         WHERE w.uuid = ANY($1) AND s.uuid = w.sync_uuid \
+         AND NOT EXISTS (SELECT 1 FROM sync_runs r WHERE r.sync_uuid = w.sync_uuid \
+         AND (r.started, r.uuid) > (w.started, w.uuid))",
     )
-    .bind(uuid)
-    .bind(state.sync_uuid)
-    .bind(state.state.as_str())
-    .bind(started)
-    .bind(state.finished)
-    .bind(sequence)
-    .bind(serde_json::to_value(&state).context("encoding the run document")?)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "UPDATE projection.remote_syncs s SET last_run_uuid = $1 WHERE s.uuid = $2 \
-         AND NOT EXISTS (SELECT 1 FROM projection.sync_runs r WHERE r.sync_uuid = $2 \
-         AND (r.started, r.uuid) > ($3, $1))",
-    )
-    .bind(uuid)
-    .bind(state.sync_uuid)
-    .bind(started)
+    .bind(runs)
     .execute(&mut *conn)
     .await?;
     Ok(())

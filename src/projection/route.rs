@@ -1,12 +1,18 @@
 //! Routing stored events to the functions that write them into the read model tables.
 //!
-//! A failure names the event it belongs to (its offset in the run), so that the projector
-//! can keep everything before it and mark its projection stuck at exactly that event.
+//! The directory takes its events one by one. The other projections fold each aggregate's
+//! events into its row and write all the rows of a batch at once ([`Mode::Batched`]); a
+//! failed multi-row statement cannot name its event, so the projector then applies the same
+//! events again one run (consecutive events of one aggregate) at a time
+//! ([`Mode::RunByRun`]), where a failed write is the run's first event. Either way a
+//! failure names the event it belongs to, so that the projector can keep everything before
+//! it and mark its projection stuck at exactly that event.
 
 use cqrs_es::Aggregate;
 use sqlx::PgConnection;
 
-use super::{arrow, directory, offerings, orders, remote_sync};
+use super::documents::{self, Document, Item, WriteError};
+use super::{Projection, directory, offerings, remote_sync};
 use crate::domain::arrow::{
     consumption::ArrowConsumptionRecord, mapping::ArrowCustomerMapping, settings::ArrowSettings,
 };
@@ -16,16 +22,120 @@ use crate::domain::{
 };
 use crate::store::log::StoredEvent;
 
-/// An event that could not be applied: its offset in the run, and why.
-pub(super) struct RunFailure {
-    pub offset: usize,
-    pub error: anyhow::Error,
+/// How the rows of a share are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// Every aggregate type's rows in one statement per table.
+    Batched,
+    /// One run of consecutive events of one aggregate after the other.
+    RunByRun,
 }
 
-impl RunFailure {
-    fn at(offset: usize) -> impl FnOnce(anyhow::Error) -> Self {
-        move |error| Self { offset, error }
+/// Why a share could not be applied.
+pub(super) enum Failure {
+    /// The event at this index in the share cannot be applied.
+    At(usize, anyhow::Error),
+    /// A multi-row statement failed: apply the share again run by run to find the event.
+    Unplaced(anyhow::Error),
+}
+
+/// Applies the events of `events` that concern `projection`.
+pub(super) async fn apply_events(
+    conn: &mut PgConnection,
+    projection: &Projection,
+    events: &[StoredEvent],
+    mode: Mode,
+) -> Result<(), Failure> {
+    let ours: Vec<(usize, &StoredEvent)> = events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| projection.concerns(e))
+        .collect();
+    if mode == Mode::RunByRun || projection.name == "directory" {
+        for run in ours.chunk_by(|(_, a), (_, b)| {
+            a.aggregate_type == b.aggregate_type && a.aggregate_id == b.aggregate_id
+        }) {
+            apply_group(conn, run).await.map_err(|error| match error {
+                WriteError::At(index, error) => Failure::At(index, error),
+                WriteError::Statement(error) => Failure::At(run[0].0, error),
+            })?;
+        }
+        return Ok(());
     }
+    // Aggregate types of one projection write tables of their own, so their order does
+    // not matter; the runs of one type keep theirs.
+    let mut types: Vec<&str> = ours
+        .iter()
+        .map(|(_, e)| e.aggregate_type.as_str())
+        .collect();
+    types.sort_unstable();
+    types.dedup();
+    for kind in types {
+        let group: Vec<(usize, &StoredEvent)> = ours
+            .iter()
+            .filter(|(_, e)| e.aggregate_type == kind)
+            .copied()
+            .collect();
+        apply_group(conn, &group)
+            .await
+            .map_err(|error| match error {
+                WriteError::At(index, error) => Failure::At(index, error),
+                WriteError::Statement(error) => Failure::Unplaced(error),
+            })?;
+    }
+    Ok(())
+}
+
+/// Applies events of one aggregate type (one run, or all of a batch), with their indexes.
+async fn apply_group(
+    conn: &mut PgConnection,
+    group: &[(usize, &StoredEvent)],
+) -> Result<(), WriteError> {
+    let Some((_, first)) = group.first() else {
+        return Ok(());
+    };
+    match first.aggregate_type.as_str() {
+        order::Order::TYPE => fold_and_write::<order::Order>(conn, group).await.map(drop),
+        resource::Resource::TYPE => fold_and_write::<resource::Resource>(conn, group)
+            .await
+            .map(drop),
+        sync::RemoteSync::TYPE => {
+            let written = fold_and_write::<sync::RemoteSync>(conn, group).await?;
+            remote_sync::syncs_written(conn, &written).await
+        }
+        sync_run::SyncRun::TYPE => {
+            let written = fold_and_write::<sync_run::SyncRun>(conn, group).await?;
+            remote_sync::runs_written(conn, &written).await
+        }
+        ArrowSettings::TYPE => fold_and_write::<ArrowSettings>(conn, group).await.map(drop),
+        ArrowCustomerMapping::TYPE => fold_and_write::<ArrowCustomerMapping>(conn, group)
+            .await
+            .map(drop),
+        ArrowConsumptionRecord::TYPE => fold_and_write::<ArrowConsumptionRecord>(conn, group)
+            .await
+            .map(drop),
+        offering::Offering::TYPE => {
+            offerings::apply(conn, decoded::<offering::Offering>(group)?).await
+        }
+        _ => {
+            for (index, event) in group {
+                apply(conn, event)
+                    .await
+                    .map_err(|error| WriteError::At(*index, error))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Folds and writes the rows of one document type; returns the uuids of the rows written.
+async fn fold_and_write<A: Document>(
+    conn: &mut PgConnection,
+    group: &[(usize, &StoredEvent)],
+) -> Result<Vec<uuid::Uuid>, WriteError> {
+    let items = decoded::<A>(group)?;
+    let folded = documents::fold::<A>(conn, items, |_| {}).await?;
+    documents::write(conn, &folded).await
 }
 
 /// Decodes a stored event into the aggregate's event type (older versions upcast).
@@ -47,80 +157,21 @@ fn decode<A: Aggregate>(event: &StoredEvent) -> anyhow::Result<A::Event> {
     })
 }
 
-/// Decodes every event of a run, naming the first one that does not decode.
+/// Decodes every event of a group, naming the first one that does not decode.
 fn decoded<'e, A: Aggregate>(
-    run: &[&'e StoredEvent],
-) -> Result<Vec<(&'e StoredEvent, A::Event)>, RunFailure> {
-    run.iter()
-        .enumerate()
-        .map(|(offset, event)| {
+    group: &[(usize, &'e StoredEvent)],
+) -> Result<Vec<Item<'e, A>>, WriteError> {
+    group
+        .iter()
+        .map(|(index, event)| {
             decode::<A>(event)
-                .map(|decoded| (*event, decoded))
-                .map_err(RunFailure::at(offset))
+                .map(|decoded| (*index, *event, decoded))
+                .map_err(|error| WriteError::At(*index, error))
         })
         .collect()
 }
 
-/// Applies consecutive events of one aggregate: orders, resources, syncs and runs fold the whole run
-/// into one row write (a failed write is the run's first event), the other read models
-/// take the events one by one.
-pub(super) async fn apply_run(
-    conn: &mut PgConnection,
-    run: &[&StoredEvent],
-) -> Result<(), RunFailure> {
-    match run[0].aggregate_type.as_str() {
-        order::Order::TYPE => {
-            let events = decoded::<order::Order>(run)?;
-            orders::apply_order(conn, events)
-                .await
-                .map_err(RunFailure::at(0))
-        }
-        resource::Resource::TYPE => {
-            let events = decoded::<resource::Resource>(run)?;
-            orders::apply_resource(conn, events)
-                .await
-                .map_err(RunFailure::at(0))
-        }
-        sync::RemoteSync::TYPE => {
-            let events = decoded::<sync::RemoteSync>(run)?;
-            remote_sync::apply_sync(conn, events)
-                .await
-                .map_err(RunFailure::at(0))
-        }
-        sync_run::SyncRun::TYPE => {
-            let events = decoded::<sync_run::SyncRun>(run)?;
-            remote_sync::apply_run(conn, events)
-                .await
-                .map_err(RunFailure::at(0))
-        }
-        ArrowSettings::TYPE => {
-            let events = decoded::<ArrowSettings>(run)?;
-            arrow::apply_settings(conn, events)
-                .await
-                .map_err(RunFailure::at(0))
-        }
-        ArrowCustomerMapping::TYPE => {
-            let events = decoded::<ArrowCustomerMapping>(run)?;
-            arrow::apply_mapping(conn, events)
-                .await
-                .map_err(RunFailure::at(0))
-        }
-        ArrowConsumptionRecord::TYPE => {
-            let events = decoded::<ArrowConsumptionRecord>(run)?;
-            arrow::apply_consumption(conn, events)
-                .await
-                .map_err(RunFailure::at(0))
-        }
-        _ => {
-            for (offset, event) in run.iter().enumerate() {
-                apply(conn, event).await.map_err(RunFailure::at(offset))?;
-            }
-            Ok(())
-        }
-    }
-}
-
-/// Routes one stored event of the directory or the offerings to its read model.
+/// Routes one stored event of the directory to its read model.
 async fn apply(conn: &mut PgConnection, event: &StoredEvent) -> anyhow::Result<()> {
     match event.aggregate_type.as_str() {
         user::User::TYPE => directory::apply_user(conn, event, decode::<user::User>(event)?).await,
@@ -136,9 +187,6 @@ async fn apply(conn: &mut PgConnection, event: &StoredEvent) -> anyhow::Result<(
         service_provider::ServiceProvider::TYPE => {
             let decoded = decode::<service_provider::ServiceProvider>(event)?;
             directory::apply_service_provider(conn, event, decoded).await
-        }
-        offering::Offering::TYPE => {
-            offerings::apply_offering(conn, event, decode::<offering::Offering>(event)?).await
         }
         // Username claims only guard uniqueness; the users table carries the name.
         username::Username::TYPE => Ok(()),

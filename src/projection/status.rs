@@ -15,6 +15,9 @@ pub struct ProjectionStatus {
     pub name: &'static str,
     /// The last event this projection has applied or passed over.
     pub checkpoint: LogPoint,
+    /// Events of its aggregate types in the log after its checkpoint (some may still be
+    /// held back by transactions in flight).
+    pub lag: u64,
     pub health: Health,
 }
 
@@ -51,8 +54,8 @@ impl fmt::Display for ProjectionStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{:<10} checkpoint {:<10} ",
-            self.name, self.checkpoint.position
+            "{:<12} checkpoint {:<10} lag {:<8} ",
+            self.name, self.checkpoint.position, self.lag
         )?;
         match &self.health {
             Health::Ok => write!(f, "ok"),
@@ -88,33 +91,57 @@ pub(super) async fn read(pool: &PgPool) -> anyhow::Result<Vec<ProjectionStatus>>
     .fetch_all(pool)
     .await
     .context("reading the projection checkpoints")?;
-    Ok(PROJECTIONS
-        .iter()
-        .map(|projection| {
-            let Some(row) = rows.iter().find(|row| row.0 == projection.name) else {
-                return ProjectionStatus {
-                    name: projection.name,
-                    checkpoint: LogPoint::default(),
-                    health: Health::NotCreated,
-                };
-            };
-            let (_, xid, position, stuck_position, error, since, event_type, kind, id) =
-                row.clone();
-            let health = match stuck_position {
-                None => Health::Ok,
-                Some(stuck_position) => Health::Stuck(StuckAt {
-                    position: stuck_position,
-                    event_type: event_type.unwrap_or_default(),
-                    aggregate: format!("{} {}", kind.unwrap_or_default(), id.unwrap_or_default()),
-                    error: error.unwrap_or_default(),
-                    since: since.unwrap_or_default(),
-                }),
-            };
-            ProjectionStatus {
-                name: projection.name,
-                checkpoint: LogPoint { xid, position },
-                health,
-            }
-        })
-        .collect())
+    let mut statuses = Vec::with_capacity(PROJECTIONS.len());
+    for projection in PROJECTIONS {
+        let row = rows.iter().find(|row| row.0 == projection.name);
+        let checkpoint = row.map_or(LogPoint::default(), |row| LogPoint {
+            xid: row.1,
+            position: row.2,
+        });
+        let lag: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM events WHERE aggregate_type = ANY($1) \
+             AND (transaction_id, position) > ($2::text::xid8, $3)",
+        )
+        .bind(projection.aggregate_types)
+        .bind(checkpoint.xid.to_string())
+        .bind(checkpoint.position)
+        .fetch_one(pool)
+        .await
+        .with_context(|| format!("counting the events {} has not applied", projection.name))?;
+        statuses.push(status(projection.name, row, checkpoint, lag.max(0) as u64));
+    }
+    Ok(statuses)
+}
+
+fn status(
+    name: &'static str,
+    row: Option<&Row>,
+    checkpoint: LogPoint,
+    lag: u64,
+) -> ProjectionStatus {
+    let Some(row) = row else {
+        return ProjectionStatus {
+            name,
+            checkpoint,
+            lag,
+            health: Health::NotCreated,
+        };
+    };
+    let (_, _, _, stuck_position, error, since, event_type, kind, id) = row.clone();
+    let health = match stuck_position {
+        None => Health::Ok,
+        Some(stuck_position) => Health::Stuck(StuckAt {
+            position: stuck_position,
+            event_type: event_type.unwrap_or_default(),
+            aggregate: format!("{} {}", kind.unwrap_or_default(), id.unwrap_or_default()),
+            error: error.unwrap_or_default(),
+            since: since.unwrap_or_default(),
+        }),
+    };
+    ProjectionStatus {
+        name,
+        checkpoint,
+        lag,
+        health,
+    }
 }

@@ -83,6 +83,8 @@ mod web;
 mod schema_changes;
 // A projection that cannot apply an event stops alone and resumes after a restart.
 mod stuck_projections;
+// Rebuilds beside the live read models, swapped in at once; verify compares row by row.
+mod rebuilds;
 // Orders placed over HTTP by a project team: shared by the tests below.
 mod order_fixture;
 // Order attachments: PDF upload, download and removal.
