@@ -105,7 +105,7 @@ pub async fn apply_user(
         }
         UserEvent::AuditorRoleGranted { .. } => {
             sqlx::query(
-                "UPDATE projection.users SET is_auditor = true, last_seq = $2 \
+                "UPDATE users SET is_auditor = true, last_seq = $2 \
                  WHERE uuid = $1 AND last_seq < $2",
             )
             .bind(id)
