@@ -292,6 +292,27 @@ const ROUTES: &[(&str, &str)] = &[
         "/api/admin/arrow/customer-mappings/{arrow_mapping}/",
     ),
     ("DELETE", "/api/admin/arrow/settings/{arrow_settings}/"),
+    ("GET", "/api/marketplace-orders/{order}/history/"),
+    ("GET", "/api/marketplace-orders/{order}/history/at/"),
+    ("GET", "/api/marketplace-orders/{order}/events/"),
+    (
+        "GET",
+        "/api/marketplace-provider-offerings/{offering}/history/",
+    ),
+    (
+        "GET",
+        "/api/marketplace-provider-offerings/{offering}/events/",
+    ),
+    ("GET", "/api/marketplace-plans/{plan}/history/at/"),
+    ("GET", "/api/marketplace-resources/{resource}/history/"),
+    (
+        "GET",
+        "/api/marketplace-provider-resources/{resource}/events/",
+    ),
+    ("GET", "/api/customers/{customer}/history/at/"),
+    ("GET", "/api/users/{user}/history/"),
+    ("GET", "/api/ledger/events/"),
+    ("GET", "/api/ledger/digest/"),
 ];
 
 /// Field names the sweep fills with hostile values: every body field the API reads often
